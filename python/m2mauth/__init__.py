@@ -1,0 +1,107 @@
+"""m2mauth: OAuth2 machine-to-machine access tokens for research and Earth-observation data APIs.
+
+Get, keep and explain tokens for CLMS, Disruptive Technologies, OpenAIRE, Climate Engine,
+CDSE openEO and any RFC 6749 server. ``__all__`` is the public contract: the R package's
+wrappers are generated from it. Submodules load on first use so ``import m2mauth`` stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+# public name -> the module that defines it
+_EXPORTS = {
+    "fetch_token": "api",
+    "build_request": "api",
+    "sign_jwt": "api",
+    "exchange": "transport",
+    "discover": "transport",
+    "inspect": "diagnose",
+    "explain": "diagnose",
+    "Diagnosis": "diagnose",
+    "Finding": "diagnose",
+    "Explanation": "diagnose",
+    "Token": "tokens",
+    "parse_token_response": "tokens",
+    "TokenRequest": "token_request",
+    "Plan": "flows",
+    "plan_request": "flows",
+    "Profile": "profiles",
+    "load_profile": "profiles",
+    "list_profiles": "profiles",
+    "Key": "keys",
+    "ServiceKey": "keys",
+    "load_key": "keys",
+    "load_service_key": "keys",
+    "secret_key": "keys",
+    "Assertion": "assertions",
+    "make_assertion": "assertions",
+    "ClientAuth": "client_auth",
+    "M2MAuthError": "errors",
+    "ConfigError": "errors",
+    "TokenEndpointError": "errors",
+    "TransportError": "errors",
+}
+
+__all__ = [
+    "Assertion",
+    "ClientAuth",
+    "ConfigError",
+    "Diagnosis",
+    "Explanation",
+    "Finding",
+    "Key",
+    "M2MAuthError",
+    "Plan",
+    "Profile",
+    "ServiceKey",
+    "Token",
+    "TokenEndpointError",
+    "TokenRequest",
+    "TransportError",
+    "__version__",
+    "build_request",
+    "discover",
+    "exchange",
+    "explain",
+    "fetch_token",
+    "inspect",
+    "list_profiles",
+    "load_key",
+    "load_profile",
+    "load_service_key",
+    "make_assertion",
+    "parse_token_response",
+    "plan_request",
+    "secret_key",
+    "sign_jwt",
+]
+
+if TYPE_CHECKING:
+    from .api import build_request, fetch_token, sign_jwt
+    from .assertions import Assertion, make_assertion
+    from .client_auth import ClientAuth
+    from .diagnose import Diagnosis, Explanation, Finding, explain, inspect
+    from .errors import ConfigError, M2MAuthError, TokenEndpointError, TransportError
+    from .flows import Plan, plan_request
+    from .keys import Key, ServiceKey, load_key, load_service_key, secret_key
+    from .profiles import Profile, list_profiles, load_profile
+    from .token_request import TokenRequest
+    from .tokens import Token, parse_token_response
+    from .transport import discover, exchange
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'm2mauth' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})

@@ -1,0 +1,93 @@
+"""The one-call entry points: fetch a token, sign a JWT, build a request without sending it."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from . import jws
+from .assertions import build_header
+from .errors import ConfigError
+from .flows import Plan, plan_request
+from .keys import KeyInput, load_key
+from .profiles import Profile, load_profile
+from .tokens import Token
+from .transport import DEFAULT_TIMEOUT, discover, exchange
+
+if TYPE_CHECKING:
+    import requests
+
+__all__ = ["build_request", "fetch_token", "sign_jwt"]
+
+
+def build_request(
+    profile: str | Profile | Mapping[str, Any] | os.PathLike[str],
+    *,
+    flow: str | None = None,
+    auth_method: str | None = None,
+    **credentials: Any,
+) -> Plan:
+    """Decide the flow and build the exact token request for these credentials, without sending it."""
+    return plan_request(load_profile(profile), flow=flow, auth_method=auth_method, **credentials)
+
+
+def fetch_token(
+    profile: str | Profile | Mapping[str, Any] | os.PathLike[str],
+    *,
+    flow: str | None = None,
+    auth_method: str | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    session: requests.Session | None = None,
+    verify: bool | str = True,
+    proxies: Mapping[str, str] | None = None,
+    clock: Callable[[], float] | None = None,
+    **credentials: Any,
+) -> Token:
+    """One token exchange, no cache: the flow follows from the credentials given (or ``flow=``).
+
+    >>> token = m2mauth.fetch_token("clms", service_key="~/land-copernicus.json")  # doctest: +SKIP
+    """
+    prof = load_profile(profile)
+    issuer = credentials.get("issuer")
+    if not credentials.get("token_url") and issuer:
+        credentials["token_url"] = discover(str(issuer), session=session, timeout=timeout)["token_endpoint"]
+    plan = plan_request(prof, flow=flow, auth_method=auth_method, clock=clock, **credentials)
+    return exchange(
+        plan.request,
+        profile=prof,
+        session=session,
+        timeout=timeout,
+        verify=verify,
+        proxies=proxies,
+        default_lifetime=prof.default_token_lifetime,
+        clock=clock,
+    )
+
+
+def sign_jwt(
+    claims: Mapping[str, Any],
+    key: KeyInput,
+    *,
+    alg: str | None = None,
+    kid: str | None = None,
+    headers: Mapping[str, Any] | None = None,
+    key_password: str | None = None,
+) -> str:
+    """Sign a claim set. The algorithm follows from the key (RS256 for RSA, ES256 for P-256, HS256 for
+    a secret given as bytes or ``{"kty": "oct"}``); an RSA key asked for HS256 is refused."""
+    if not isinstance(claims, Mapping):
+        raise ConfigError("claims must be a mapping (a dict / named list)", code="invalid_claims")
+    loaded = load_key(key, password=key_password, kid=kid)
+    chosen = alg or loaded.default_algorithm
+    loaded.check_algorithm(chosen)
+    header: dict[str, Any] = build_header(chosen, loaded.kid)
+    for name, value in (headers or {}).items():
+        if name == "alg" and value != chosen:
+            raise ConfigError(
+                f"headers= says alg {value!r} but the signature is {chosen}",
+                code="key_algorithm_mismatch",
+                hint="Do not set alg in headers; pass alg= (it must fit the key).",
+            )
+        header[name] = value
+    return jws.compact(header, dict(claims), loaded)

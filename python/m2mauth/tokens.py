@@ -1,0 +1,283 @@
+"""Token, and the reading of token endpoint answers (RFC 6749 §5.1 and §5.2).
+
+Anything a server may send — numbers as strings, no expiry, an HTML page from a proxy, bytes
+that are not UTF-8 — becomes a ``Token`` or a ``TokenEndpointError``, never another exception.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from .errors import TokenEndpointError
+from .jws import b64url_decode
+
+__all__ = ["RFC_ERRORS", "Token", "error_from_response", "parse_token_response", "redact_text"]
+
+#: Error codes from RFC 6749 §5.2, RFC 6750 §3.1 and RFC 8628 §3.5; other strings are not trusted as codes.
+RFC_ERRORS = frozenset(
+    {
+        "invalid_request",
+        "invalid_client",
+        "invalid_grant",
+        "unauthorized_client",
+        "unsupported_grant_type",
+        "invalid_scope",
+        "invalid_token",
+        "insufficient_scope",
+        "server_error",
+        "temporarily_unavailable",
+        "authorization_pending",
+        "slow_down",
+        "access_denied",
+        "expired_token",
+    }
+)
+
+_SECRET_KEYS = ("access_token", "refresh_token", "id_token")
+_LONG_TOKEN = re.compile(r"[A-Za-z0-9_\-]{24,}(?:\.[A-Za-z0-9_\-]{8,}){0,2}")
+_TAGS = re.compile(r"<(script|style)\b.*?</\1>|<[^>]*>", re.DOTALL | re.IGNORECASE)
+EXCERPT_LENGTH = 200
+
+
+def redact_text(text: str) -> str:
+    """Mask anything shaped like a token or key (long base64url runs) in text shown to people."""
+    return _LONG_TOKEN.sub("<redacted>", text)
+
+
+def _excerpt(body: bytes | str, content_type: str | None) -> str:
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    if "html" in (content_type or "").lower() or text.lstrip()[:1] == "<":
+        text = _TAGS.sub(" ", text)
+    text = " ".join(text.split())
+    if len(text) > EXCERPT_LENGTH:
+        text = text[:EXCERPT_LENGTH] + "..."
+    return redact_text(text)
+
+
+def _utc(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, tz=timezone.utc)
+
+
+@dataclass(frozen=True, repr=False)
+class Token:
+    """An access token. ``repr`` and ``str`` never show the token or refresh token."""
+
+    access_token: str
+    token_type: str = "Bearer"
+    expires_at: datetime | None = None
+    refresh_token: str | None = None
+    scope: str | None = None
+    id_token: str | None = None
+    refresh_expires_at: datetime | None = None
+    issued_at: datetime | None = None
+    raw: Mapping[str, Any] = field(default_factory=dict)  # the response minus secret members
+
+    @property
+    def expires_in(self) -> int | None:
+        """Seconds left before expiry (may be negative), or None when the server gave no expiry."""
+        return self.seconds_left(time.time())
+
+    def seconds_left(self, now: float) -> int | None:
+        if self.expires_at is None:
+            return None
+        return int(self.expires_at.timestamp() - now)
+
+    @property
+    def lifetime(self) -> float | None:
+        """Seconds between issue and expiry, as the server granted them."""
+        if self.expires_at is None or self.issued_at is None:
+            return None
+        return (self.expires_at - self.issued_at).total_seconds()
+
+    def is_expired(self, now: float | None = None, margin: float = 0.0) -> bool:
+        left = self.seconds_left(time.time() if now is None else now)
+        return left is not None and left <= margin
+
+    @property
+    def authorization(self) -> str:
+        """The value of the Authorization header for this token."""
+        return f"{self.token_type} {self.access_token}"
+
+    def to_dict(self, *, show_secrets: bool = False) -> dict[str, Any]:
+        def secret(value: str | None) -> str | None:
+            return value if show_secrets or value is None else "<redacted>"
+
+        return {
+            "access_token": secret(self.access_token),
+            "token_type": self.token_type,
+            "expires_at": self.expires_at.isoformat() if self.expires_at else None,
+            "expires_in": self.expires_in,
+            "refresh_token": secret(self.refresh_token),
+            "scope": self.scope,
+            "id_token": secret(self.id_token),
+            "refresh_expires_at": self.refresh_expires_at.isoformat() if self.refresh_expires_at else None,
+        }
+
+    def __repr__(self) -> str:
+        exp = self.expires_at.isoformat(timespec="seconds") if self.expires_at else None
+        refresh = ", refresh_token=<redacted>" if self.refresh_token else ""
+        scope = f", scope={self.scope!r}" if self.scope else ""
+        return f"Token(token_type={self.token_type!r}, access_token=<redacted>, expires_at={exp!r}{refresh}{scope})"
+
+    __str__ = __repr__
+
+
+def _seconds(value: Any) -> float | None:
+    """expires_in as int, float or numeric string (OpenAIRE sends strings); anything else is None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value) if value == value and abs(value) < 1e12 else None
+    if isinstance(value, str):
+        try:
+            number = float(value.strip())
+        except ValueError:
+            return None
+        return number if number == number and abs(number) < 1e12 else None
+    return None
+
+
+def jwt_exp(token: str) -> float | None:
+    """The ``exp`` claim of a JWT access token, read without trusting it; None if not a JWT."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    try:
+        claims = json.loads(b64url_decode(parts[1]))
+    except Exception:  # noqa: BLE001 - an opaque token is normal, not an error
+        return None
+    return _seconds(claims.get("exp")) if isinstance(claims, dict) else None
+
+
+def _load_json(body: bytes | str) -> Any:
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return None
+
+
+def error_from_response(
+    status: int, body: bytes | str, content_type: str | None = None, *, url: str | None = None
+) -> TokenEndpointError:
+    """A ``TokenEndpointError`` for a failed answer: RFC 6749 §5.2 JSON, or anything else."""
+    data = _load_json(body)
+    if isinstance(data, dict) and isinstance(data.get("error"), str):
+        error = data["error"]
+        description = data.get("error_description")
+        description = description if isinstance(description, str) else None
+        code = error if error in RFC_ERRORS else "token_endpoint_error"
+        desc = f": {redact_text(description)}" if description else ""
+        return TokenEndpointError(
+            f"the token endpoint answered HTTP {status} {redact_text(error)}{desc}",
+            code=code,
+            status=status,
+            error=redact_text(error),
+            error_description=redact_text(description) if description else None,
+            excerpt=_excerpt(body, content_type),
+            url=url,
+            hint=_generic_hint(code),
+        )
+    excerpt = _excerpt(body, content_type)
+    if status == 429:
+        code, what = "rate_limited", "too many requests"
+    elif status >= 500:
+        code, what = "server_error", "a server error"
+    elif 200 <= status < 300:
+        code, what = "invalid_response", "a success status but no usable token"
+    else:
+        code, what = "invalid_response", "an answer that is not an OAuth2 error"
+    kind = (
+        "an HTML page"
+        if "<" in (body[:200] if isinstance(body, str) else body[:200].decode("latin-1"))
+        else "a non-JSON body"
+    )
+    if data is not None:
+        kind = "JSON without an access_token or error"
+    return TokenEndpointError(
+        f"the token endpoint answered HTTP {status} with {what} ({kind}): {excerpt!r}",
+        code=code,
+        status=status,
+        excerpt=excerpt,
+        url=url,
+        hint=_generic_hint(code),
+    )
+
+
+def _generic_hint(code: str) -> str:
+    return {
+        "invalid_request": "The request is malformed: token requests must be form-encoded "
+        "(application/x-www-form-urlencoded), not JSON, with every required field.",
+        "invalid_client": "The client could not be authenticated: check client_id, the secret or key, "
+        "and the client authentication method (auth_method=).",
+        "invalid_grant": "The grant was refused: check the assertion's claims (iss, sub, aud, iat, exp), "
+        "the signing key, or whether the refresh token was already used or expired.",
+        "unauthorized_client": "This client may not use this grant type; check its registration.",
+        "unsupported_grant_type": "The server did not see a grant_type it supports: send the body form-encoded "
+        "with Content-Type application/x-www-form-urlencoded.",
+        "invalid_scope": "Ask for a scope the client is registered for, or none.",
+        "rate_limited": "The server is rate limiting; wait and retry (m2mauth honours Retry-After).",
+        "server_error": "The server failed; retry later. If it persists, the service may be down.",
+        "temporarily_unavailable": "The server is overloaded; retry later.",
+        "invalid_response": "Something between you and the server (a proxy, a captive portal, a wrong URL) "
+        "answered instead of the token endpoint: check token_url and proxy settings.",
+        "access_denied": "The user denied the authorization request.",
+        "expired_token": "The device code expired; start the login again.",
+    }.get(code, "See the error description from the server.")
+
+
+def parse_token_response(
+    status: int,
+    body: bytes | str,
+    content_type: str | None = None,
+    *,
+    now: float | None = None,
+    default_lifetime: float | None = None,
+    url: str | None = None,
+) -> Token:
+    """Read a token endpoint answer into a ``Token``, or raise ``TokenEndpointError``."""
+    data = _load_json(body) if 200 <= status < 300 else None
+    if (
+        not isinstance(data, dict)
+        or "error" in data
+        or not isinstance(data.get("access_token"), str)
+        or not data.get("access_token")
+    ):
+        raise error_from_response(status, body, content_type, url=url)
+    now = time.time() if now is None else now
+    access_token: str = data["access_token"]
+    token_type = data.get("token_type")
+    token_type = "Bearer" if not isinstance(token_type, str) or token_type.lower() == "bearer" else token_type
+    expires_at: float | None = None
+    expires_in = _seconds(data.get("expires_in"))
+    if expires_in is not None:
+        expires_at = now + expires_in
+    elif _seconds(data.get("expires_at")) is not None:
+        expires_at = _seconds(data.get("expires_at"))
+    elif jwt_exp(access_token) is not None:
+        expires_at = jwt_exp(access_token)
+    elif default_lifetime is not None:
+        expires_at = now + default_lifetime
+    refresh = (
+        data.get("refresh_token") if isinstance(data.get("refresh_token"), str) and data.get("refresh_token") else None
+    )
+    refresh_in = _seconds(data.get("refresh_expires_in"))
+    scope = data.get("scope") if isinstance(data.get("scope"), str) else None
+    id_token = data.get("id_token") if isinstance(data.get("id_token"), str) else None
+    raw = {k: v for k, v in data.items() if k not in _SECRET_KEYS}
+    return Token(
+        access_token=access_token,
+        token_type=token_type,
+        expires_at=_utc(expires_at) if expires_at is not None else None,
+        refresh_token=refresh,
+        scope=scope,
+        id_token=id_token,
+        refresh_expires_at=_utc(now + refresh_in) if refresh_in else None,
+        issued_at=_utc(now),
+        raw=raw,
+    )

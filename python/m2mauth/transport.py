@@ -1,0 +1,212 @@
+"""Sending a TokenRequest with requests: timeouts, no redirects with credentials, safe URLs.
+
+The only module that talks to a token endpoint. What it sends is decided elsewhere.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from .errors import ConfigError, TokenEndpointError, TransportError
+from .profiles import Profile
+from .token_request import TokenRequest
+from .tokens import Token, error_from_response, parse_token_response
+
+if TYPE_CHECKING:
+    import requests
+
+__all__ = ["DEFAULT_TIMEOUT", "check_url", "discover", "exchange", "with_profile_hint"]
+
+log = logging.getLogger("m2mauth")
+DEFAULT_TIMEOUT = 30.0
+USER_AGENT = "m2mauth"
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_url(url: str) -> None:
+    """Token URLs must be https; plain http only to loopback (tests, local providers)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        raise ConfigError(f"not a valid URL: {url!r}", code="invalid_url") from None
+    if parts.scheme == "https" and parts.hostname:
+        return
+    if parts.scheme == "http" and parts.hostname and _is_loopback(parts.hostname):
+        return
+    if parts.scheme == "http":
+        raise ConfigError(
+            f"refusing to send credentials over plain http to {parts.hostname}",
+            code="insecure_url",
+            hint="Use the https:// URL of the token endpoint; http is allowed only for loopback test servers.",
+        )
+    raise ConfigError(f"not an http(s) URL: {url!r}", code="invalid_url")
+
+
+def _session() -> requests.Session:
+    import requests
+
+    session = requests.Session()
+    session.headers["User-Agent"] = USER_AGENT
+    return session
+
+
+_default_session: requests.Session | None = None
+_session_lock = threading.Lock()
+
+
+def default_session() -> requests.Session:
+    """One shared connection pool for token requests in this process."""
+    global _default_session
+    with _session_lock:
+        if _default_session is None:
+            _default_session = _session()
+        return _default_session
+
+
+def with_profile_hint(error: TokenEndpointError, profile: Profile | None) -> TokenEndpointError:
+    """Replace the generic hint by the provider's own, matched on its error text."""
+    if profile is None:
+        return error
+    found = profile.hint_for(error.error, error.error_description, error.status)
+    if found is not None:
+        error.hint = found.hint
+        error.provider_code = found.code
+    return error
+
+
+def exchange(
+    request: TokenRequest,
+    *,
+    profile: Profile | None = None,
+    session: requests.Session | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    verify: bool | str = True,
+    proxies: Mapping[str, str] | None = None,
+    default_lifetime: float | None = None,
+    clock: Callable[[], float] | None = None,
+) -> Token:
+    """Send one token request and return the Token, or raise a typed error with a hint."""
+    import requests
+
+    check_url(request.url)
+    if verify is False:
+        raise ConfigError(
+            "TLS verification cannot be turned off for token requests",
+            code="insecure_tls",
+            hint="Pass verify='/path/to/ca-bundle.pem' to trust a private CA instead.",
+        )
+    http = session or default_session()
+    started = time.monotonic()
+    try:
+        response = http.request(
+            request.method,
+            request.full_url,
+            headers=dict(request.headers),
+            data=request.body.encode("ascii") if request.method == "POST" else None,
+            timeout=timeout,
+            allow_redirects=False,
+            verify=verify,
+            proxies=dict(proxies) if proxies else None,
+        )
+    except requests.exceptions.ProxyError as exc:
+        raise TransportError(
+            f"the proxy refused the connection to {urlsplit(request.url).hostname}",
+            code="proxy_error",
+            hint="Check HTTPS_PROXY/HTTP_PROXY/NO_PROXY and the proxy's credentials.",
+        ) from _plain(exc)
+    except requests.exceptions.SSLError as exc:
+        raise TransportError(
+            f"TLS verification failed for {urlsplit(request.url).hostname}",
+            code="tls_error",
+            hint="A proxy may intercept TLS: pass verify= with its CA bundle (or set REQUESTS_CA_BUNDLE).",
+        ) from _plain(exc)
+    except requests.exceptions.Timeout as exc:
+        raise TransportError(
+            f"no answer from {urlsplit(request.url).hostname} within {timeout:g} s",
+            code="timeout",
+            hint="The token endpoint is slow or unreachable; retry later or raise timeout=.",
+        ) from _plain(exc)
+    except requests.exceptions.RequestException as exc:
+        raise TransportError(
+            f"cannot reach {urlsplit(request.url).hostname}: {type(exc).__name__}",
+            code="connection_error",
+            hint="Check the token URL, your network, and proxy settings (HTTPS_PROXY).",
+        ) from _plain(exc)
+    elapsed = time.monotonic() - started
+    log.debug("token request %s %s -> HTTP %s in %.3f s", request.method, request.url, response.status_code, elapsed)
+    if 300 <= response.status_code < 400:
+        raise TokenEndpointError(
+            f"the token endpoint redirected (HTTP {response.status_code}); credentials are not sent to another URL",
+            code="redirect",
+            status=response.status_code,
+            url=request.url,
+            hint=f"Use the final URL as token_url: {response.headers.get('Location', '(no Location header)')}",
+        )
+    now = (clock or time.time)()
+    try:
+        return parse_token_response(
+            response.status_code,
+            response.content,
+            response.headers.get("Content-Type"),
+            now=now,
+            default_lifetime=default_lifetime,
+            url=request.url,
+        )
+    except TokenEndpointError as err:
+        err.retry_after = response.headers.get("Retry-After")
+        raise with_profile_hint(err, profile) from None
+
+
+def _plain(exc: BaseException) -> TransportError:
+    # requests' exception texts can echo URLs with query strings (OpenAIRE's refresh token); keep only the type.
+    return TransportError(type(exc).__name__, code="transport_detail")
+
+
+_discovery_cache: dict[str, dict[str, Any]] = {}
+_discovery_lock = threading.Lock()
+
+
+def discover(
+    issuer: str, *, session: requests.Session | None = None, timeout: float = DEFAULT_TIMEOUT
+) -> dict[str, Any]:
+    """OpenID Connect discovery: the issuer's metadata, fetched once per process."""
+    import requests
+
+    issuer = issuer.rstrip("/")
+    with _discovery_lock:
+        if issuer in _discovery_cache:
+            return _discovery_cache[issuer]
+    url = issuer + "/.well-known/openid-configuration"
+    check_url(url)
+    try:
+        response = (session or default_session()).get(url, timeout=timeout, headers={"Accept": "application/json"})
+    except requests.exceptions.RequestException as exc:
+        raise TransportError(
+            f"OIDC discovery failed for {issuer}: {type(exc).__name__}",
+            code="discovery_failed",
+            hint="Check issuer= (the URL before /.well-known/openid-configuration).",
+        ) from None
+    try:
+        metadata = response.json() if response.status_code == 200 else None
+    except json.JSONDecodeError:
+        metadata = None
+    if not isinstance(metadata, dict) or not isinstance(metadata.get("token_endpoint"), str):
+        raise error_from_response(response.status_code, response.content, response.headers.get("Content-Type"), url=url)
+    with _discovery_lock:
+        _discovery_cache[issuer] = metadata
+    return metadata
