@@ -44,23 +44,40 @@ _EXPORTS = {
     "ConfigError": "errors",
     "TokenEndpointError": "errors",
     "TransportError": "errors",
+    "TokenSource": "source",
+    "RetryPolicy": "retry",
+    "MemoryStore": "stores",
+    "FileStore": "stores",
+    "RedisStore": "stores",
+    "Auth": "integrations.requests_auth",
+    "session": "integrations.requests_auth",
+    "HttpxAuth": "integrations.httpx_auth",
+    "login": "device",
+    "logout": "device",
 }
 
 __all__ = [
     "Assertion",
+    "Auth",
     "ClientAuth",
     "ConfigError",
     "Diagnosis",
     "Explanation",
+    "FileStore",
     "Finding",
+    "HttpxAuth",
     "Key",
     "M2MAuthError",
+    "MemoryStore",
     "Plan",
     "Profile",
+    "RedisStore",
+    "RetryPolicy",
     "ServiceKey",
     "Token",
     "TokenEndpointError",
     "TokenRequest",
+    "TokenSource",
     "TransportError",
     "__version__",
     "build_request",
@@ -73,10 +90,13 @@ __all__ = [
     "load_key",
     "load_profile",
     "load_service_key",
+    "login",
+    "logout",
     "make_assertion",
     "parse_token_response",
     "plan_request",
     "secret_key",
+    "session",
     "sign_jwt",
 ]
 
@@ -84,11 +104,17 @@ if TYPE_CHECKING:
     from .api import build_request, fetch_token, sign_jwt
     from .assertions import Assertion, make_assertion
     from .client_auth import ClientAuth
+    from .device import login, logout
     from .diagnose import Diagnosis, Explanation, Finding, explain, inspect
     from .errors import ConfigError, M2MAuthError, TokenEndpointError, TransportError
     from .flows import Plan, plan_request
+    from .integrations.httpx_auth import HttpxAuth
+    from .integrations.requests_auth import Auth, session
     from .keys import Key, ServiceKey, load_key, load_service_key, secret_key
     from .profiles import Profile, list_profiles, load_profile
+    from .retry import RetryPolicy
+    from .source import TokenSource
+    from .stores import FileStore, MemoryStore, RedisStore
     from .token_request import TokenRequest
     from .tokens import Token, parse_token_response
     from .transport import discover, exchange

@@ -1,0 +1,272 @@
+"""The device authorization flow (RFC 8628), written as a generator with no I/O inside.
+
+``device_flow`` yields ``Send`` (a token request, and how long to wait before sending it) and
+``Prompt`` (what to show the user), and receives ``Answer``s; its return value is the Token.
+A driver — ``login`` below, or R, or an async loop — does the waiting and the HTTP.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import time
+from collections.abc import Callable, Generator, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TextIO
+
+from . import grants
+from .client_auth import ClientAuth
+from .credentials import resolve_credentials
+from .errors import ConfigError, TokenEndpointError
+from .profiles import Profile, load_profile
+from .source import TokenSource, source_key
+from .stores import FileStore, Store
+from .token_request import TokenRequest
+from .tokens import Token, error_from_response, parse_token_response
+from .transport import DEFAULT_TIMEOUT, check_url, default_session, discover
+
+if TYPE_CHECKING:
+    import requests
+
+__all__ = ["Answer", "DeviceAuthorization", "Prompt", "Send", "device_flow", "login", "logout"]
+
+log = logging.getLogger("m2mauth")
+DEFAULT_INTERVAL = 5
+SLOW_DOWN_STEP = 5  # RFC 8628 §3.5: slow_down adds 5 seconds to the interval
+
+
+@dataclass(frozen=True)
+class DeviceAuthorization:
+    device_code: str
+    user_code: str
+    verification_uri: str
+    verification_uri_complete: str | None
+    expires_in: int
+    interval: int
+
+    def __repr__(self) -> str:
+        return f"<DeviceAuthorization user_code={self.user_code!r} uri={self.verification_uri!r}>"
+
+
+@dataclass(frozen=True)
+class Send:
+    request: TokenRequest
+    wait: float = 0.0  # seconds to wait before sending
+    left: float | None = None  # seconds until the device code expires (for a countdown)
+
+
+@dataclass(frozen=True)
+class Prompt:
+    authorization: DeviceAuthorization
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: bytes
+    content_type: str | None = None
+    now: float | None = None
+
+
+Step = Send | Prompt
+
+
+def _authorization(answer: Answer, url: str) -> DeviceAuthorization:
+    try:
+        data = json.loads(answer.body) if 200 <= answer.status < 300 else None
+    except (ValueError, UnicodeDecodeError):
+        data = None
+    needed = ("device_code", "user_code", "verification_uri")
+    if not isinstance(data, dict) or not all(isinstance(data.get(n), str) and data.get(n) for n in needed):
+        if isinstance(data, dict) and isinstance(data.get("verification_url"), str):
+            data["verification_uri"] = data["verification_url"]  # some servers use the draft's name
+        else:
+            raise error_from_response(answer.status, answer.body, answer.content_type, url=url)
+
+    def number(name: str, default: int) -> int:
+        value = data.get(name)
+        try:
+            return max(1, int(value)) if value is not None else default
+        except (TypeError, ValueError):
+            return default
+
+    complete = data.get("verification_uri_complete")
+    return DeviceAuthorization(
+        data["device_code"],
+        data["user_code"],
+        data["verification_uri"],
+        complete if isinstance(complete, str) else None,
+        number("expires_in", 600),
+        number("interval", DEFAULT_INTERVAL),
+    )
+
+
+def device_flow(
+    start: TokenRequest, poll: Callable[[str], TokenRequest], *, default_lifetime: float | None = None
+) -> Generator[Step, Answer | None, Token]:
+    """RFC 8628 §3.1-3.5 as steps: start, prompt, poll (honouring interval and slow_down) until a token."""
+    answer = yield Send(start)
+    assert answer is not None
+    authorization = _authorization(answer, start.url)
+    yield Prompt(authorization)
+    interval = float(authorization.interval)
+    waited = 0.0
+    while True:
+        left = authorization.expires_in - waited
+        if left <= 0:
+            raise TokenEndpointError(
+                "the device code expired before the login was approved",
+                code="expired_token",
+                hint="Run the login again and approve it within the time shown.",
+            )
+        wait = min(interval, left)
+        answer = yield Send(poll(authorization.device_code), wait=wait, left=left)
+        assert answer is not None
+        waited += wait
+        try:
+            return parse_token_response(
+                answer.status,
+                answer.body,
+                answer.content_type,
+                now=answer.now,
+                default_lifetime=default_lifetime,
+                url=start.url,
+            )
+        except TokenEndpointError as error:
+            if error.code == "authorization_pending":
+                continue
+            if error.code == "slow_down":
+                interval += SLOW_DOWN_STEP
+                continue
+            if error.code == "access_denied":
+                error.hint = "The login was denied in the browser. Run it again and approve it."
+            if error.code == "expired_token":
+                error.hint = "The device code expired: run the login again and approve it within the time shown."
+            raise
+
+
+def print_prompt(authorization: DeviceAuthorization, stream: TextIO | None = None) -> None:
+    out = stream or sys.stderr
+    if authorization.verification_uri_complete:
+        out.write(
+            f"Visit {authorization.verification_uri_complete} to authenticate "
+            f"(or {authorization.verification_uri} and enter the code {authorization.user_code}).\n"
+        )
+    else:
+        out.write(f"Visit {authorization.verification_uri} and enter the code {authorization.user_code}.\n")
+    out.flush()
+
+
+def _endpoints(
+    profile: Profile, creds_token_url: str | None, issuer: str | None, session: requests.Session | None, timeout: float
+) -> tuple[str, str]:
+    token_url = creds_token_url or profile.token_url
+    device_url = profile.device_authorization_url
+    issuer = issuer or profile.issuer
+    if issuer and (creds_token_url is None or device_url is None):
+        metadata = discover(issuer, session=session, timeout=timeout)
+        token_url = creds_token_url or metadata.get("token_endpoint") or token_url
+        device_url = metadata.get("device_authorization_endpoint") or device_url
+    if not token_url or not device_url:
+        raise ConfigError(
+            f"{profile.name} has no device authorization endpoint",
+            code="device_flow_unsupported",
+            hint="Give issuer= so OIDC discovery finds it, or use a profile that offers device login.",
+        )
+    return str(token_url), str(device_url)
+
+
+def login(
+    profile: str | Profile | Mapping[str, Any] | os.PathLike[str],
+    prompt: Callable[[DeviceAuthorization], None] | None = None,
+    *,
+    store: Store | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    session: requests.Session | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    progress: TextIO | None = None,
+    **credentials: Any,
+) -> Token:
+    """Log in with the device flow once; the refresh token is stored so later runs are non-interactive.
+
+    With a usable stored refresh token, nothing is asked: "Authenticated using refresh token."
+    ``prompt`` receives the DeviceAuthorization (verification URI, user code, complete URI).
+    """
+    prof = load_profile(profile)
+    store = store if store is not None else FileStore()
+    creds = resolve_credentials(prof, credentials)
+    if not creds.client_id:
+        raise ConfigError(
+            "device login needs client_id=",
+            code="missing_credential",
+            hint="Pass the public client id (or set the provider's variable, e.g. OPENEO_AUTH_CLIENT_ID).",
+        )
+    device_flow_def = next((f for f in prof.flows if f.grant == "device_code"), None)
+    if device_flow_def is None:
+        raise ConfigError(f"{prof.name} offers no device login", code="device_flow_unsupported")
+    key = source_key(prof, creds, device_flow_def)
+    out = progress or sys.stderr
+    stored = store.get(key)
+    if stored is not None and stored.refresh_token:
+        try:
+            refreshed = TokenSource(
+                prof, store=store, flow=device_flow_def.name, timeout=timeout, session=session, **credentials
+            ).token(force=True)
+            out.write("Authenticated using refresh token.\n")
+            return refreshed
+        except TokenEndpointError as error:
+            log.info("stored refresh token refused (%s); starting a device login", error.code)
+    token_url, device_url = _endpoints(prof, creds.token_url, creds.issuer, session, timeout)
+    check_url(token_url)
+    check_url(device_url)
+    client = ClientAuth("client_secret_post" if creds.client_secret else "none", creds.client_id, creds.client_secret)
+    start = grants.device_authorization(device_url, client, scope=creds.scope or "openid offline_access")
+    flow = device_flow(
+        start, lambda code: grants.device_code(token_url, code, client), default_lifetime=prof.default_token_lifetime
+    )
+    http = session or default_session()
+    show = prompt or (lambda auth: print_prompt(auth, out))
+    step = next(flow)
+    try:
+        while True:
+            if isinstance(step, Prompt):
+                show(step.authorization)
+                step = flow.send(None)
+                continue
+            if step.wait:
+                if step.left is not None:
+                    out.write(f"\rWaiting for approval... {int(step.left) // 60}:{int(step.left) % 60:02d} left ")
+                    out.flush()
+                sleep(step.wait)
+            response = http.request(
+                step.request.method,
+                step.request.full_url,
+                headers=dict(step.request.headers),
+                data=step.request.body.encode("ascii"),
+                timeout=timeout,
+                allow_redirects=False,
+            )
+            step = flow.send(
+                Answer(response.status_code, response.content, response.headers.get("Content-Type"), time.time())
+            )
+    except StopIteration as done:
+        token: Token = done.value  # the generator's return value
+    out.write("\nAuthorized successfully.\n")
+    store.put(key, token)
+    return token
+
+
+def logout(
+    profile: str | Profile | Mapping[str, Any] | os.PathLike[str], *, store: Store | None = None, **credentials: Any
+) -> bool:
+    """Forget the stored tokens of a device login; True if there was one."""
+    prof = load_profile(profile)
+    store = store if store is not None else FileStore()
+    creds = resolve_credentials(prof, credentials)
+    device_flow_def = next((f for f in prof.flows if f.grant == "device_code"), prof.flows[0])
+    key = source_key(prof, creds, device_flow_def)
+    existed = store.get(key) is not None
+    store.delete(key)
+    return existed

@@ -1,0 +1,1 @@
+"""Adapters that put a TokenSource's token on HTTP requests: requests (AuthBase, Session) and httpx."""

@@ -1,0 +1,57 @@
+"""``m2mauth.HttpxAuth``: an httpx.Auth (sync and async) over a TokenSource. Needs ``m2mauth[httpx]``."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncGenerator, Generator, Mapping
+from typing import Any
+
+import httpx
+
+from ..profiles import Profile
+from ..source import TokenSource
+from ..stores import Store
+
+__all__ = ["HttpxAuth"]
+
+
+class HttpxAuth(httpx.Auth):
+    """Bearer token from a TokenSource; on a 401, one renewal and one retry."""
+
+    def __init__(
+        self,
+        profile: str | Profile | Mapping[str, Any] | os.PathLike[str] | None = None,
+        *,
+        source: TokenSource | None = None,
+        store: Store | None = None,
+        **options: Any,
+    ) -> None:
+        if source is None:
+            if profile is None:
+                raise TypeError("HttpxAuth needs a profile (with credentials) or source=")
+            source = TokenSource(profile, store=store, **options)
+        self.source = source
+
+    def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        token = self.source.token()
+        request.headers["Authorization"] = token.authorization
+        response = yield request
+        if response.status_code == 401:
+            renewed = self.source.token(force=True, rejected=token.access_token)
+            request.headers["Authorization"] = renewed.authorization
+            yield request
+
+    async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        import anyio.to_thread
+
+        # TokenSource blocks (locks, HTTP): run it in a worker thread so the event loop keeps going.
+        token = await anyio.to_thread.run_sync(self.source.token)
+        request.headers["Authorization"] = token.authorization
+        response = yield request
+        if response.status_code == 401:
+            renewed = await anyio.to_thread.run_sync(lambda: self.source.token(force=True, rejected=token.access_token))
+            request.headers["Authorization"] = renewed.authorization
+            yield request
+
+    def __repr__(self) -> str:
+        return f"<m2mauth.HttpxAuth {self.source!r}>"

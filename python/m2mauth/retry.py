@@ -1,0 +1,102 @@
+"""Bounded retries for token requests: backoff with jitter, Retry-After, an overall deadline.
+
+Only transient failures are retried (connection errors, timeouts, 429, 5xx). An answer the RFC
+calls final (invalid_grant, invalid_client, unsupported_grant_type, ...) is raised at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from typing import TypeVar
+
+from .errors import M2MAuthError, TokenEndpointError, TransportError
+
+__all__ = ["RetryPolicy", "is_transient", "retry_after_seconds", "with_retries"]
+
+log = logging.getLogger("m2mauth")
+T = TypeVar("T")
+
+TRANSIENT_CODES = frozenset({"rate_limited", "server_error", "temporarily_unavailable"})
+TRANSIENT_TRANSPORT = frozenset({"timeout", "connection_error", "transport_error"})
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 4  # in all, the first one included
+    backoff: float = 0.5  # first wait; doubles each time
+    max_backoff: float = 10.0
+    deadline: float = 60.0  # seconds for all attempts and waits together
+    jitter: float = 0.25  # +/- fraction of each wait, so many workers do not retry in step
+
+    def wait(self, attempt: int, rng: Callable[[], float] = random.random) -> float:
+        base = min(self.max_backoff, self.backoff * (2 ** (attempt - 1)))
+        return float(max(0.0, base * (1 + self.jitter * (2 * rng() - 1))))
+
+
+NO_RETRY = RetryPolicy(attempts=1)
+
+
+def is_transient(error: M2MAuthError) -> bool:
+    if isinstance(error, TransportError):
+        return error.code in TRANSIENT_TRANSPORT
+    if isinstance(error, TokenEndpointError):
+        if error.code in TRANSIENT_CODES:
+            return True
+        return error.code == "invalid_response" and (error.status or 0) >= 500
+    return False
+
+
+def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
+    """Retry-After as delta-seconds or an HTTP date (RFC 9110 §10.2.3); None if absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when is None or when.tzinfo is None:
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def with_retries(
+    attempt: Callable[[], T],
+    policy: RetryPolicy,
+    *,
+    what: str = "token request",
+    sleep: Callable[[float], None] = time.sleep,
+    monotonic: Callable[[], float] = time.monotonic,
+) -> T:
+    """Run ``attempt`` until it succeeds, fails for good, or the policy's attempts or deadline run out."""
+    started = monotonic()
+    number = 1
+    while True:
+        try:
+            return attempt()
+        except M2MAuthError as error:
+            if not is_transient(error) or number >= policy.attempts:
+                raise
+            wait = policy.wait(number)
+            hinted = retry_after_seconds(getattr(error, "retry_after", None))
+            if hinted is not None:
+                wait = max(wait, hinted)
+            left = policy.deadline - (monotonic() - started)
+            if wait >= left:
+                log.info(
+                    "%s failed (%s); no retry: the next try would pass the %.0f s deadline",
+                    what,
+                    error.code,
+                    policy.deadline,
+                )
+                raise
+            log.info("%s failed (%s); retry %d/%d in %.2f s", what, error.code, number, policy.attempts - 1, wait)
+            sleep(wait)
+            number += 1

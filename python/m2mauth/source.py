@@ -1,0 +1,316 @@
+"""TokenSource: a valid token on every call, one refresh at a time, early, for everyone sharing a store.
+
+States as in google-auth: *fresh* (use it), *stale* (refresh due — if the refresh fails on a
+transient error the still-valid token is returned and the failure logged), *invalid* (expired or
+absent: a refresh must succeed). One thread per process refreshes while the others wait for its
+result (single flight); with a shared store, one process or worker anywhere refreshes, the others
+re-read the store after taking its lock. A rotated refresh token is written to the store before
+the new access token is handed out.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .credentials import Credentials, resolve_credentials
+from .errors import ConfigError, M2MAuthError, TokenEndpointError
+from .flows import plan_request
+from .profiles import Flow, Profile, load_profile
+from .retry import RetryPolicy, is_transient, with_retries
+from .stores import MemoryStore, Store
+from .tokens import Token
+from .transport import DEFAULT_TIMEOUT, discover, exchange
+
+if TYPE_CHECKING:
+    import requests
+
+__all__ = ["FRESH", "INVALID", "STALE", "TokenSource", "refresh_margin", "source_key"]
+
+log = logging.getLogger("m2mauth")
+
+FRESH, STALE, INVALID = "fresh", "stale", "invalid"
+REFRESH_GRANTS = ("refresh_token", "get_refresh")
+REFRESH_TOKEN_WARNING = 3 * 24 * 3600  # warn when a refresh token has less than this left
+
+
+def refresh_margin(lifetime: float | None, margin: float | None = None) -> float:
+    """Seconds before expiry at which to refresh: the larger of 30 s and 10 % of the lifetime,
+    never more than half the lifetime (a 15-minute token renews at 13.5 min, a 4-second one at 2 s)."""
+    if lifetime is None or lifetime <= 0:
+        return 30.0 if margin is None else margin
+    if margin is not None:
+        return min(margin, lifetime / 2)
+    return min(max(30.0, 0.1 * lifetime), lifetime / 2)
+
+
+def _identity(creds: Credentials) -> str:
+    """Who the token is for, without any secret: the public identifiers, or a digest of a refresh token."""
+    for name in ("client_id", "email", "username", "key_id"):
+        value = creds.get(name)
+        if value:
+            return f"{name}={value}"
+    if creds.service_key is not None:
+        from .keys import load_service_key
+
+        return "client_id=" + load_service_key(creds.service_key).client_id
+    if creds.refresh_token:
+        return "refresh=" + hashlib.sha256(creds.refresh_token.encode()).hexdigest()[:16]
+    return "anonymous"
+
+
+def source_key(profile: Profile, creds: Credentials, flow: Flow) -> str:
+    """The store key: profile, endpoint, client identity and scope (never a secret)."""
+    endpoint = creds.token_url or creds.issuer or flow.token_url or profile.token_url or ""
+    return "|".join(("m2mauth-v1", profile.name, endpoint, _identity(creds), creds.scope or ""))
+
+
+@dataclass
+class _Flight:
+    """One refresh in progress; the threads that arrive meanwhile wait for its outcome."""
+
+    done: threading.Event = field(default_factory=threading.Event)
+    result: Token | None = None
+    error: BaseException | None = None
+
+
+class TokenSource:
+    """``token()`` returns a valid Token, renewed before expiry; safe to share between threads,
+    and picklable, so Dask or multiprocessing workers get a working copy sharing the same store."""
+
+    def __init__(
+        self,
+        profile: str | Profile | Mapping[str, Any] | os.PathLike[str],
+        *,
+        store: Store | None = None,
+        flow: str | None = None,
+        auth_method: str | None = None,
+        margin: float | None = None,
+        retry: RetryPolicy | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        verify: bool | str = True,
+        proxies: Mapping[str, str] | None = None,
+        session: requests.Session | None = None,
+        clock: Callable[[], float] | None = None,
+        **credentials: Any,
+    ) -> None:
+        self.profile = load_profile(profile)
+        self._credentials = dict(credentials)
+        creds = resolve_credentials(self.profile, self._credentials)
+        self._flow = self.profile.select_flow(creds.available(), flow)
+        self.key = source_key(self.profile, creds, self._flow)
+        # A device login is interactive: here it means "renew the refresh token stored by login()".
+        self._after_login = self._flow.grant == "device_code"
+        if self._after_login:
+            refresh = next((f for f in self.profile.flows if f.grant in REFRESH_GRANTS), None)
+            if refresh is None:
+                raise ConfigError(f"{self.profile.name} cannot renew a device login", code="device_flow_unsupported")
+            self._flow = refresh
+        self.store: Store = store if store is not None else MemoryStore()
+        self.flow_name, self.auth_method, self.margin = flow, auth_method, margin
+        self.retry = retry or RetryPolicy()
+        self.timeout, self.verify, self.proxies, self.session = timeout, verify, proxies, session
+        self.clock = clock
+        self.requests_made = 0  # token endpoint requests made by this copy (for tests and benchmarks)
+        self._init_runtime()
+
+    def _init_runtime(self) -> None:
+        self._memory: Token | None = None
+        self._guard = threading.Lock()
+        self._flight: _Flight | None = None
+        self._warned_refresh_expiry = False
+
+    # -- pickling: credentials and store configuration travel; locks, caches and sessions do not.
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        for name in ("_memory", "_guard", "_flight", "_warned_refresh_expiry", "session"):
+            state.pop(name, None)
+        if self.clock is not None and getattr(self.clock, "__name__", "") == "<lambda>":
+            state["clock"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.session = None
+        self._init_runtime()
+
+    def __repr__(self) -> str:
+        return f"<TokenSource {self.profile.name}/{self._flow.name} store={self.store!r}>"
+
+    def _now(self) -> float:
+        return (self.clock or time.time)()
+
+    def state(self, token: Token | None, now: float | None = None) -> str:
+        if token is None:
+            return INVALID
+        if token.expires_at is None:
+            return FRESH
+        now = self._now() if now is None else now
+        left = token.expires_at.timestamp() - now
+        if left <= 0:
+            return INVALID
+        return STALE if left <= refresh_margin(token.lifetime, self.margin) else FRESH
+
+    def token(self, *, force: bool = False, rejected: str | None = None) -> Token:
+        """A valid token. ``force=True`` renews now; with ``rejected=`` (the access token a server just
+        refused) only if the current token is still that one, so N threads seeing one 401 refresh once."""
+        current = self._memory
+        if current is None or self.state(current) != FRESH:
+            stored = self.store.get(self.key)  # another thread, process or worker may have renewed it
+            if stored is not None:
+                current = self._memory = stored
+        if not force and self.state(current) == FRESH:
+            assert current is not None
+            return current
+        if (
+            force
+            and rejected
+            and current is not None
+            and current.access_token != rejected
+            and self.state(current) != INVALID
+        ):
+            return current
+        return self._single_flight(force, rejected)
+
+    def invalidate(self) -> None:
+        """Forget the token here and in the store (the next call fetches a new one)."""
+        self._memory = None
+        self.store.delete(self.key)
+
+    def _single_flight(self, force: bool, rejected: str | None) -> Token:
+        with self._guard:
+            flight = self._flight
+            leader = flight is None
+            if flight is None:
+                flight = self._flight = _Flight()
+        if not leader:
+            if not flight.done.wait(self.retry.deadline + self.timeout + 60):
+                raise M2MAuthError("timed out waiting for another thread's token refresh", code="lock_timeout")
+            if flight.error is not None:
+                raise flight.error
+            assert flight.result is not None
+            return flight.result
+        try:
+            flight.result = self._refresh(force, rejected)
+            return flight.result
+        except BaseException as error:
+            flight.error = error
+            raise
+        finally:
+            with self._guard:
+                self._flight = None
+            flight.done.set()
+
+    def _refresh(self, force: bool, rejected: str | None) -> Token:
+        with self.store.lock(self.key, timeout=self.retry.deadline + self.timeout + 30):
+            stored = self.store.get(self.key)  # another process may have refreshed while we waited
+            state = self.state(stored)
+            renewed_elsewhere = stored is not None and rejected is not None and stored.access_token != rejected
+            if state == FRESH and (not force or renewed_elsewhere):
+                assert stored is not None
+                self._memory = stored
+                return stored
+            try:
+                new = self._fetch(stored)
+            except M2MAuthError as error:
+                if stored is not None and state == STALE and not force and is_transient(error):
+                    log.warning(
+                        "token refresh failed (%s); using the current token, valid for %d s more",
+                        error.code,
+                        stored.seconds_left(self._now()) or 0,
+                    )
+                    self._memory = stored
+                    return stored
+                raise
+            if new.refresh_token is None and stored is not None and stored.refresh_token:
+                # RFC 6749 §6: without a new refresh token the old one stays valid; keep it.
+                new = Token(
+                    new.access_token,
+                    new.token_type,
+                    new.expires_at,
+                    stored.refresh_token,
+                    new.scope,
+                    new.id_token,
+                    stored.refresh_expires_at,
+                    new.issued_at,
+                    new.raw,
+                )
+            self.store.put(self.key, new)  # persisted before anyone sees the new token
+            self._memory = new
+            self._check_refresh_expiry(new)
+            return new
+
+    def _refresh_flow(self) -> Flow | None:
+        if self._flow.grant in REFRESH_GRANTS:
+            return self._flow
+        for flow in self.profile.flows:
+            if flow.grant in REFRESH_GRANTS:
+                return flow
+        return None
+
+    def _fetch(self, stored: Token | None) -> Token:
+        refresh_flow = self._refresh_flow()
+        if stored is not None and stored.refresh_token and refresh_flow is not None:
+            try:
+                token = self._exchange(refresh_flow, {"refresh_token": stored.refresh_token})
+                log.info("%s: authenticated using refresh token", self.profile.name)
+                return token
+            except TokenEndpointError as error:
+                if self._flow.grant in REFRESH_GRANTS or error.code not in ("invalid_grant", "invalid_request"):
+                    raise
+                log.info(
+                    "%s: the refresh token was refused (%s); repeating the original grant",
+                    self.profile.name,
+                    error.code,
+                )
+        if self._after_login:
+            raise ConfigError(
+                f"no stored login for {self.profile.name} with these credentials",
+                code="login_required",
+                hint=f"Run m2mauth.login({self.profile.name!r}, client_id=...) once (or `m2mauth login "
+                f"{self.profile.name}`); later runs use the stored refresh token.",
+            )
+        return self._exchange(self._flow, {})
+
+    def _exchange(self, flow: Flow, overrides: Mapping[str, str]) -> Token:
+        credentials = {**self._credentials, **overrides}
+        issuer = credentials.get("issuer")
+        if issuer and not credentials.get("token_url"):
+            credentials["token_url"] = discover(str(issuer), session=self.session, timeout=self.timeout)[
+                "token_endpoint"
+            ]
+
+        def attempt() -> Token:
+            # A new plan per attempt: client assertions carry a fresh jti, which servers refuse to see twice.
+            plan = plan_request(
+                self.profile, flow=flow.name, auth_method=self.auth_method, clock=self.clock, **credentials
+            )
+            self.requests_made += 1
+            return exchange(
+                plan.request,
+                profile=self.profile,
+                session=self.session,
+                timeout=self.timeout,
+                verify=self.verify,
+                proxies=self.proxies,
+                default_lifetime=self.profile.default_token_lifetime,
+                clock=self.clock,
+            )
+
+        return with_retries(attempt, self.retry, what=f"{self.profile.name} token request")
+
+    def _check_refresh_expiry(self, token: Token) -> None:
+        if token.refresh_expires_at is None or self._warned_refresh_expiry:
+            return
+        left = token.refresh_expires_at.timestamp() - self._now()
+        if left < REFRESH_TOKEN_WARNING:
+            self._warned_refresh_expiry = True
+            log.warning(
+                "%s: the refresh token expires in %.1f days; log in again before then", self.profile.name, left / 86400
+            )

@@ -1,0 +1,125 @@
+"""``python -m m2mauth.testing``: run the local provider until Ctrl-C or SIGTERM.
+
+Prints one JSON line on stdout once it serves::
+
+    {"base_url": "http://127.0.0.1:PORT", "service_key_file": "/tmp/...json",
+     "credentials_file": "/tmp/...json", "resource_url": "...", "token_urls": {...}}
+
+``service_key_file`` holds a freshly generated CLMS test service key; ``credentials_file``
+holds random test credentials registered for every other profile (so R tests and demos can
+exercise them). Both files are private (0600) and removed when the server stops. No secret
+is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import secrets
+import signal
+import sys
+import tempfile
+import threading
+from collections.abc import Sequence
+from types import FrameType
+from typing import Any
+
+from .provider import PROFILES, LocalProvider
+
+
+def _write_private_json(prefix: str, payload: Any) -> str:
+    fd, path = tempfile.mkstemp(prefix=prefix, suffix=".json")
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(payload, handle, indent=2)
+        handle.write("\n")
+    return path
+
+
+def _register_demo_credentials(provider: LocalProvider) -> dict[str, Any]:
+    """Random test credentials for every profile but CLMS, registered with ``provider``."""
+    dt = {
+        "key_id": "dt-" + secrets.token_hex(10),
+        "secret": secrets.token_urlsafe(24),
+        "email": "m2mauth-test@serviceaccount.example",
+    }
+    provider.add_dt_service_account(dt["key_id"], dt["secret"], dt["email"])
+    creds: dict[str, Any] = {"disruptive-technologies": dt}
+    for profile in ("openaire", "climate-engine", "cdse-openeo", "generic"):
+        client = {"client_id": f"{profile}-" + secrets.token_hex(6), "client_secret": secrets.token_urlsafe(24)}
+        provider.add_client(profile, client["client_id"], client["client_secret"])
+        creds[profile] = dict(client)
+    for profile in ("climate-engine", "generic"):
+        username, password = "user@example.org", secrets.token_urlsafe(16)
+        provider.add_user(profile, username, password)
+        creds[profile].update({"username": username, "password": password})
+    creds["openaire"]["refresh_token"] = provider.issue_refresh_token("openaire")
+    creds["cdse-openeo"]["refresh_token"] = provider.issue_refresh_token("cdse-openeo")
+    creds["cdse-openeo"]["public_client_id"] = "cdse-public"
+    return creds
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m m2mauth.testing",
+        description="Run m2mauth's local OAuth2 test token server on 127.0.0.1.",
+    )
+    parser.add_argument("--port", type=int, default=0, help="port (default: a free one)")
+    parser.add_argument("--lifetime", type=int, default=3600, help="access token lifetime in seconds")
+    parser.add_argument(
+        "--basic-encoding",
+        choices=("rfc", "raw"),
+        default="rfc",
+        help="how client_secret_basic credentials are decoded (default: rfc)",
+    )
+    parser.add_argument("--device-interval", type=int, default=5, help="device flow polling interval (s)")
+    parser.add_argument("--verbose", action="store_true", help="log requests to stderr")
+    args = parser.parse_args(argv)
+
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        stream=sys.stderr,
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+    )
+    stop = threading.Event()
+
+    def _on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
+
+    files: list[str] = []
+    with LocalProvider(
+        token_lifetime=args.lifetime,
+        port=args.port,
+        basic_encoding=args.basic_encoding,
+        device_interval=args.device_interval,
+    ) as provider:
+        try:
+            service_key = provider.make_clms_service_key()
+            files.append(_write_private_json("m2mauth-test-clms-key-", service_key))
+            files.append(_write_private_json("m2mauth-test-credentials-", _register_demo_credentials(provider)))
+            line = {
+                "base_url": provider.base_url,
+                "service_key_file": files[0],
+                "credentials_file": files[1],
+                "resource_url": provider.resource_url,
+                "token_urls": {profile: provider.token_url(profile) for profile in PROFILES},
+            }
+            sys.stdout.write(json.dumps(line) + "\n")
+            sys.stdout.flush()
+            while not stop.wait(0.5):
+                pass
+        finally:
+            for path in files:
+                try:
+                    os.unlink(path)
+                except OSError:
+                    pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,207 @@
+"""Copernicus Data Space Ecosystem (openEO): a Keycloak-like realm under ``/auth/realms/CDSE``.
+
+* ``GET  .../.well-known/openid-configuration``: OIDC discovery, absolute URLs on this server.
+* ``GET  .../protocol/openid-connect/certs``: the JWKS of the server's signing key.
+* ``POST .../protocol/openid-connect/token``: ``client_credentials`` (``client_secret_basic``
+  or ``client_secret_post``), ``refresh_token`` (rotating) and the RFC 8628 device code grant
+  (``authorization_pending``, ``slow_down``, ``expired_token``, ``access_denied``).
+* ``POST .../protocol/openid-connect/auth/device``: RFC 8628 §3.2 device authorization.
+* ``GET  .../device``: a tiny verification page; ``POST /device/approve`` and
+  ``POST /device/deny`` (form ``user_code=...``) decide, for scripted approvers.
+
+A public client ``cdse-public`` (openEO's default) is registered from the start.
+"""
+
+from __future__ import annotations
+
+import html
+import uuid
+
+from ._clientauth import BASIC, NONE, POST, ClientAuthPolicy, require_client
+from ._http import Form, OAuthError, Request, Response, json_response, require_form
+from ._jose import public_jwk
+from ._state import (
+    CDSE,
+    CDSE_AUTH_PATH,
+    CDSE_CERTS_PATH,
+    CDSE_DEVICE_PATH,
+    CDSE_REALM_PATH,
+    CDSE_TOKEN_PATH,
+    CDSE_VERIFICATION_PATH,
+    DEVICE_APPROVE_PATH,
+    DEVICE_CODE_GRANT,
+    DEVICE_DENY_PATH,
+    REFRESH_TOKEN_LIFETIME,
+    State,
+)
+
+CONFIDENTIAL = ClientAuthPolicy(methods=frozenset({BASIC, POST}))
+ANY_CLIENT = ClientAuthPolicy(methods=frozenset({BASIC, POST, NONE}))
+SCOPE = "openid email profile"
+
+
+def discovery(state: State, req: Request) -> Response:
+    return json_response(
+        200,
+        {
+            "issuer": state.url(CDSE_REALM_PATH),
+            "authorization_endpoint": state.url(CDSE_AUTH_PATH),
+            "token_endpoint": state.url(CDSE_TOKEN_PATH),
+            "device_authorization_endpoint": state.url(CDSE_DEVICE_PATH),
+            "jwks_uri": state.url(CDSE_CERTS_PATH),
+            "grant_types_supported": ["client_credentials", "refresh_token", DEVICE_CODE_GRANT],
+            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+            "response_types_supported": ["code"],
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "scopes_supported": ["openid", "profile", "email", "offline_access"],
+        },
+        no_store=False,
+    )
+
+
+def certs(state: State, req: Request) -> Response:
+    return json_response(200, {"keys": [public_jwk(state.server_key, state.server_kid)]}, no_store=False)
+
+
+def _session_tokens(state: State, subject: str, client_id: str) -> Response:
+    now = state.now()
+    access_token = state.issue_access_token(CDSE, subject, client_id, expires_at=now + state.token_lifetime)
+    refresh_token = state.issue_refresh_token(CDSE, subject, client_id)
+    return json_response(
+        200,
+        {
+            "access_token": access_token,
+            "expires_in": state.token_lifetime,
+            "refresh_expires_in": REFRESH_TOKEN_LIFETIME,
+            "refresh_token": refresh_token,
+            "token_type": "Bearer",
+            "not-before-policy": 0,
+            "session_state": str(uuid.uuid4()),
+            "scope": SCOPE,
+        },
+    )
+
+
+def token_endpoint(state: State, req: Request) -> Response:
+    form = require_form(req)
+    grant_type = form.get("grant_type")
+    token_url = state.url(CDSE_TOKEN_PATH)
+    if grant_type == "client_credentials":
+        client = require_client(state, req, form, profile=CDSE, token_url=token_url, policy=CONFIDENTIAL).client
+        access_token = state.issue_access_token(
+            CDSE,
+            f"service-account-{client.client_id}",
+            client.client_id,
+            expires_at=state.now() + state.token_lifetime,
+        )
+        return json_response(
+            200,
+            {
+                "access_token": access_token,
+                "expires_in": state.token_lifetime,
+                "refresh_expires_in": 0,
+                "token_type": "Bearer",
+                "not-before-policy": 0,
+                "scope": "profile email",
+            },
+        )
+    if grant_type == "refresh_token":
+        client = require_client(state, req, form, profile=CDSE, token_url=token_url, policy=ANY_CLIENT).client
+        refresh_token = form.get("refresh_token")
+        if refresh_token is None:
+            raise OAuthError("invalid_request", "Missing 'refresh_token'")
+        grant = state.peek_refresh_token(CDSE, refresh_token)
+        if grant is None:
+            raise OAuthError("invalid_grant", "Invalid refresh token")
+        if grant.client_id is not None and grant.client_id != client.client_id:
+            raise OAuthError("invalid_grant", "Token client and authorized client don't match")
+        if state.take_refresh_token(CDSE, refresh_token) is None:
+            raise OAuthError("invalid_grant", "Invalid refresh token")
+        return _session_tokens(state, grant.subject, client.client_id)
+    if grant_type == DEVICE_CODE_GRANT:
+        client = require_client(state, req, form, profile=CDSE, token_url=token_url, policy=ANY_CLIENT).client
+        return _poll(state, form, client.client_id)
+    if grant_type is None:
+        raise OAuthError("invalid_request", "Missing 'grant_type'")
+    raise OAuthError("unsupported_grant_type", f"Unsupported grant_type '{grant_type}'")
+
+
+def _poll(state: State, form: Form, client_id: str) -> Response:
+    device_code = form.get("device_code")
+    if device_code is None:
+        raise OAuthError("invalid_request", "Missing 'device_code'")
+    outcome, grant = state.poll_device(device_code, client_id)
+    if outcome == "approved" and grant is not None:
+        return _session_tokens(state, grant.subject, client_id)
+    errors = {
+        "invalid": ("invalid_grant", "Device code not valid"),
+        "expired": ("expired_token", "Device code is expired"),
+        "slow_down": ("slow_down", "Slow down: poll less often"),
+        "pending": ("authorization_pending", "The authorization request is still pending"),
+        "denied": ("access_denied", "The end user denied the authorization request"),
+    }
+    error, description = errors.get(outcome, ("invalid_grant", "Device code not valid"))
+    raise OAuthError(error, description)
+
+
+def device_authorization(state: State, req: Request) -> Response:
+    form = require_form(req)
+    client = require_client(
+        state, req, form, profile=CDSE, token_url=state.url(CDSE_TOKEN_PATH), policy=ANY_CLIENT
+    ).client
+    grant = state.new_device_grant(client.client_id)
+    verification_uri = state.url(CDSE_VERIFICATION_PATH)
+    return json_response(
+        200,
+        {
+            "device_code": grant.device_code,
+            "user_code": grant.user_code,
+            "verification_uri": verification_uri,
+            "verification_uri_complete": f"{verification_uri}?user_code={grant.user_code}",
+            "expires_in": state.device_code_lifetime,
+            "interval": grant.interval,
+        },
+    )
+
+
+def verification_page(state: State, req: Request) -> Response:
+    user_code = html.escape(Form(req.query).get("user_code") or "", quote=True)
+    page = f"""<!doctype html>
+<html><head><meta charset="utf-8"><title>m2mauth test provider: device login</title></head>
+<body>
+<h1>Device login (m2mauth test provider)</h1>
+<p>This is a local test server. Approving issues test tokens only.</p>
+<form method="post" action="{DEVICE_APPROVE_PATH}">
+<label>User code <input name="user_code" value="{user_code}"></label>
+<button type="submit">Approve</button>
+<button type="submit" formaction="{DEVICE_DENY_PATH}">Deny</button>
+</form>
+</body></html>
+"""
+    return Response(
+        status=200,
+        body=page.encode("utf-8"),
+        content_type="text/html; charset=utf-8",
+        headers=(("Cache-Control", "no-store"),),
+    )
+
+
+def decide(state: State, req: Request, status: str) -> Response:
+    pairs = req.form_pairs()
+    user_code = Form(pairs or req.query).get("user_code")
+    if user_code is None:
+        raise OAuthError("invalid_request", "Missing 'user_code'")
+    try:
+        grant = state.decide_device(user_code, status)
+    except LookupError as exc:
+        raise OAuthError("invalid_request", str(exc)) from None
+    return json_response(200, {"user_code": grant.user_code, "status": status})
+
+
+def approve(state: State, req: Request) -> Response:
+    return decide(state, req, "approved")
+
+
+def deny(state: State, req: Request) -> Response:
+    return decide(state, req, "denied")
