@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
-from urllib.parse import quote_plus
+from urllib.parse import quote
 
 from .assertions import CLIENT_ASSERTION_LIFETIME, Clock, JtiSource, make_assertion
 from .errors import ConfigError
@@ -24,11 +24,14 @@ BASIC_ENCODINGS = ("rfc", "raw")
 def basic_authorization(client_id: str, client_secret: str, encoding: str = "rfc") -> str:
     """The Authorization header value for client_secret_basic.
 
-    ``rfc``: RFC 6749 §2.3.1 form-encodes id and secret before base64. ``raw``: what Authlib,
+    ``rfc``: RFC 6749 §2.3.1 encodes id and secret (application/x-www-form-urlencoded, space as %20)
+    before base64. ``raw``: what Authlib,
     requests and httpx send (plain UTF-8), for servers that do not decode.
     """
     if encoding == "rfc":
-        user, pw = quote_plus(client_id, safe=""), quote_plus(client_secret, safe="")
+        # Space as %20, not '+': form decoders read both, and servers that only percent-decode
+        # (Authlib's extract_basic_authorization uses unquote) would turn '+' into a literal plus.
+        user, pw = quote(client_id, safe=""), quote(client_secret, safe="")
     elif encoding == "raw":
         user, pw = client_id, client_secret
     else:

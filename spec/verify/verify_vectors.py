@@ -130,14 +130,14 @@ def b64url_decode(text: str) -> bytes:
     return data
 
 
-def form_encode_component(text: str) -> str:
-    """spec/CONVENTIONS.md: UTF-8 bytes; A-Z a-z 0-9 - . _ ~ kept; space is '+'; else %XX."""
+def form_encode_component(text: str, space: str = "+") -> str:
+    """spec/CONVENTIONS.md: UTF-8 bytes; A-Z a-z 0-9 - . _ ~ kept; space is '+' (or `space`); else %XX."""
     out: list[str] = []
     for byte in text.encode("utf-8"):
         if byte in _FORM_KEPT:
             out.append(chr(byte))
         elif byte == 0x20:
-            out.append("+")
+            out.append(space)
         else:
             out.append(f"%{byte:02X}")
     return "".join(out)
@@ -150,9 +150,9 @@ def form_encode(pairs: Sequence[tuple[str, str]]) -> str:
 
 def basic_authorization(client_id: str, client_secret: str, encoding: str) -> str:
     """The Authorization value of client_secret_basic (spec/CONVENTIONS.md)."""
-    if encoding == "rfc":  # RFC 6749 section 2.3.1: form-encode both first
-        user = form_encode_component(client_id).encode("ascii")
-        password = form_encode_component(client_secret).encode("ascii")
+    if encoding == "rfc":  # RFC 6749 section 2.3.1: encode both first, space as %20 (see CONVENTIONS)
+        user = form_encode_component(client_id, "%20").encode("ascii")
+        password = form_encode_component(client_secret, "%20").encode("ascii")
     elif encoding == "raw":
         user = client_id.encode("utf-8")
         password = client_secret.encode("utf-8")
