@@ -20,7 +20,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote_plus
+from urllib.parse import quote, quote_plus
 
 import pytest
 from cryptography.hazmat.primitives import hashes, serialization
@@ -299,7 +299,7 @@ def test_wrong_header_order_fails_at_token_request(tmp_path: Path) -> None:
 def basic_group(encoding: str | None, header_encoding: str) -> dict[str, Any]:
     client_id, secret = "m2m client:\u00e9", "s3cr3t/+= &~x"
     if header_encoding == "rfc":
-        user = f"{quote_plus(client_id, safe='')}:{quote_plus(secret, safe='')}".encode()
+        user = f"{quote(client_id, safe='')}:{quote(secret, safe='')}".encode()  # space as %20
     else:
         user = f"{client_id}:{secret}".encode()
     form = [["grant_type", "client_credentials"], ["scope", "read write"]]
