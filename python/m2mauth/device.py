@@ -15,11 +15,12 @@ import time
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TextIO
+from urllib.parse import urlsplit
 
 from . import grants
 from .client_auth import ClientAuth
 from .credentials import resolve_credentials
-from .errors import ConfigError, TokenEndpointError
+from .errors import ConfigError, TokenEndpointError, TransportError
 from .profiles import Profile, load_profile
 from .source import TokenSource, source_key
 from .stores import FileStore, Store
@@ -159,16 +160,38 @@ def print_prompt(authorization: DeviceAuthorization, stream: TextIO | None = Non
     out.flush()
 
 
+def _origin(url: str | None) -> tuple[str, str | None, int | None] | None:
+    if not url:
+        return None
+    parts = urlsplit(url)
+    return parts.scheme, parts.hostname, parts.port
+
+
 def _endpoints(
     profile: Profile, creds_token_url: str | None, issuer: str | None, session: requests.Session | None, timeout: float
 ) -> tuple[str, str]:
-    token_url = creds_token_url or profile.token_url
-    device_url = profile.device_authorization_url
-    issuer = issuer or profile.issuer
-    if issuer and (creds_token_url is None or device_url is None):
+    if issuer:  # the caller's server: its discovery document names both endpoints
         metadata = discover(issuer, session=session, timeout=timeout)
-        token_url = creds_token_url or metadata.get("token_endpoint") or token_url
-        device_url = metadata.get("device_authorization_endpoint") or device_url
+        token_url = creds_token_url or metadata.get("token_endpoint")
+        device_url = metadata.get("device_authorization_endpoint")
+    elif creds_token_url:
+        # Another server than the profile's (a test server, a mirror): the profile's device endpoint
+        # belongs to the real provider, so it is used only when it is on the same origin.
+        token_url = creds_token_url
+        device_url = profile.device_authorization_url
+        if _origin(device_url) != _origin(creds_token_url):
+            raise ConfigError(
+                f"token_url= points to another server than {profile.name}'s; its device endpoint is unknown",
+                code="missing_credential",
+                hint="Pass issuer= as well (the URL before /.well-known/openid-configuration), so OIDC "
+                "discovery finds the device authorization endpoint of that server.",
+            )
+    else:
+        token_url, device_url = profile.token_url, profile.device_authorization_url
+        if profile.issuer and (not token_url or not device_url):
+            metadata = discover(profile.issuer, session=session, timeout=timeout)
+            token_url = token_url or metadata.get("token_endpoint")
+            device_url = device_url or metadata.get("device_authorization_endpoint")
     if not token_url or not device_url:
         raise ConfigError(
             f"{profile.name} has no device authorization endpoint",
@@ -205,7 +228,11 @@ def login(
         )
     device_flow_def = next((f for f in prof.flows if f.grant == "device_code"), None)
     if device_flow_def is None:
-        raise ConfigError(f"{prof.name} offers no device login", code="device_flow_unsupported")
+        raise ConfigError(
+            f"{prof.name} offers no device login",
+            code="device_flow_unsupported",
+            hint="Device login is offered by cdse-openeo and generic (with issuer=).",
+        )
     key = source_key(prof, creds, device_flow_def)
     out = progress or sys.stderr
     stored = store.get(key)
@@ -240,14 +267,7 @@ def login(
                     out.write(f"\rWaiting for approval... {int(step.left) // 60}:{int(step.left) % 60:02d} left ")
                     out.flush()
                 sleep(step.wait)
-            response = http.request(
-                step.request.method,
-                step.request.full_url,
-                headers=dict(step.request.headers),
-                data=step.request.body.encode("ascii"),
-                timeout=timeout,
-                allow_redirects=False,
-            )
+            response = _send(http, step.request, timeout)
             step = flow.send(
                 Answer(response.status_code, response.content, response.headers.get("Content-Type"), time.time())
             )
@@ -256,6 +276,30 @@ def login(
     out.write("\nAuthorized successfully.\n")
     store.put(key, token)
     return token
+
+
+def _send(http: requests.Session, request: TokenRequest, timeout: float) -> requests.Response:
+    import requests
+
+    try:
+        return http.request(
+            request.method,
+            request.full_url,
+            headers=dict(request.headers),
+            data=request.body.encode("ascii"),
+            timeout=timeout,
+            allow_redirects=False,
+        )
+    except requests.exceptions.Timeout:
+        raise TransportError(
+            f"no answer from {urlsplit(request.url).hostname} within {timeout:g} s", code="timeout"
+        ) from None
+    except requests.exceptions.RequestException as exc:
+        raise TransportError(
+            f"cannot reach {urlsplit(request.url).hostname}: {type(exc).__name__}",
+            code="connection_error",
+            hint="Check the issuer or token URL, your network, and proxy settings (HTTPS_PROXY).",
+        ) from None
 
 
 def logout(

@@ -169,7 +169,19 @@ def exchange(
         )
     except TokenEndpointError as err:
         err.retry_after = response.headers.get("Retry-After")
+        if err.code == "invalid_grant" and _is_refresh(request):
+            err.hint = REFRESH_REFUSED_HINT
         raise with_profile_hint(err, profile) from None
+
+
+REFRESH_REFUSED_HINT = (
+    "The refresh token was refused: it expired, was revoked, or was already used once (servers that rotate "
+    "refresh tokens accept each one only once). Log in again (m2mauth.login) or get a new one from the provider."
+)
+
+
+def _is_refresh(request: TokenRequest) -> bool:
+    return request.field("grant_type") == "refresh_token" or (request.method == "GET" and bool(request.form))
 
 
 def _plain(exc: BaseException) -> TransportError:
