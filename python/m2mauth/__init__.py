@@ -5,10 +5,8 @@ CDSE openEO and any RFC 6749 server. ``__all__`` is the public contract: the R p
 wrappers are generated from it. Submodules load on first use so ``import m2mauth`` stays cheap.
 """
 
-from __future__ import annotations
-
-import importlib
-from typing import TYPE_CHECKING, Any
+import importlib as _importlib
+from typing import TYPE_CHECKING as _TYPE_CHECKING
 
 __version__ = "0.1.0"
 
@@ -51,7 +49,6 @@ _EXPORTS = {
     "RedisStore": "stores",
     "Auth": "integrations.requests_auth",
     "session": "integrations.requests_auth",
-    "HttpxAuth": "integrations.httpx_auth",
     "login": "device",
     "logout": "device",
 }
@@ -65,7 +62,6 @@ __all__ = [
     "Explanation",
     "FileStore",
     "Finding",
-    "HttpxAuth",
     "Key",
     "M2MAuthError",
     "MemoryStore",
@@ -100,7 +96,7 @@ __all__ = [
     "sign_jwt",
 ]
 
-if TYPE_CHECKING:
+if _TYPE_CHECKING:
     from .api import build_request, fetch_token, sign_jwt
     from .assertions import Assertion, make_assertion
     from .client_auth import ClientAuth
@@ -108,7 +104,6 @@ if TYPE_CHECKING:
     from .diagnose import Diagnosis, Explanation, Finding, explain, inspect
     from .errors import ConfigError, M2MAuthError, TokenEndpointError, TransportError
     from .flows import Plan, plan_request
-    from .integrations.httpx_auth import HttpxAuth
     from .integrations.requests_auth import Auth, session
     from .keys import Key, ServiceKey, load_key, load_service_key, secret_key
     from .profiles import Profile, list_profiles, load_profile
@@ -120,11 +115,16 @@ if TYPE_CHECKING:
     from .transport import discover, exchange
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
+# Importable by name but not in __all__: it needs the optional extra m2mauth[httpx], and
+# ``from m2mauth import *`` must work without it.
+_OPTIONAL = {"HttpxAuth": "integrations.httpx_auth"}
+
+
+def __getattr__(name: str) -> object:
+    module = _EXPORTS.get(name) or _OPTIONAL.get(name)
     if module is None:
         raise AttributeError(f"module 'm2mauth' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    value = getattr(_importlib.import_module(f".{module}", __name__), name)
     globals()[name] = value
     return value
 

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import M2MAuthError, TokenEndpointError
+from .errors import ConfigError, M2MAuthError, TokenEndpointError
 from .jws import b64url_decode
 from .keys import Key
 from .profiles import AssertionTemplate, Profile, load_profile
@@ -98,7 +98,10 @@ def _decode_part(part: str, what: str) -> tuple[dict[str, Any] | None, Finding |
 
 
 def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    # Times beyond ±1e12 s are nonsense (and overflow float arithmetic): treated as not an integer time.
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) < 10**12:
+        return value
+    return None
 
 
 def inspect(
@@ -348,7 +351,11 @@ def explain(error_or_response: Any, profile: str | Profile | None = None, *, sta
     elif isinstance(error_or_response, (str, bytes)):
         err = error_from_response(status or 400, error_or_response)
     else:
-        raise TypeError(f"cannot explain a {type(error_or_response).__name__}")
+        raise ConfigError(
+            f"cannot explain a {type(error_or_response).__name__}",
+            code="invalid_argument",
+            hint="Pass an m2mauth error, a requests.Response, a parsed error body (dict) or its text.",
+        )
     if isinstance(err, TokenEndpointError):
         found = prof.hint_for(err.error, err.error_description, err.status) if prof else None
         code = found.code if found else (err.provider_code or err.code)

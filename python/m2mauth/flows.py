@@ -113,8 +113,18 @@ def _client_auth(
                 hint="Pass the private key registered with the provider (PEM path, PEM text or JWK).",
             )
         key = load_key(creds.private_key, password=creds.key_password, kid=creds.key_id)
+    alg = None
+    allowed = flow.client_assertion_algorithms
+    if key is not None and allowed:
+        # The server accepts only these (OpenAIRE: RS256); a key of another family is refused here.
+        alg = key.default_algorithm if key.default_algorithm in allowed else allowed[0]
     return ClientAuth(
-        method, creds.client_id or "", creds.client_secret, key, basic_encoding=basic_encoding or profile.basic_encoding
+        method,
+        creds.client_id or "",
+        creds.client_secret,
+        key,
+        alg,
+        basic_encoding=basic_encoding or profile.basic_encoding,
     )
 
 

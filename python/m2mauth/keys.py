@@ -200,12 +200,16 @@ class Key:
     def __reduce__(self) -> tuple[Any, ...]:
         # cryptography's key objects do not pickle; rebuild from serialised material instead.
         if self.kind == "oct":
-            return (secret_key, (self._secret, self.kid))
+            return (_secret_with_alg, (self._secret, self.kid, self.alg))
         if self._private is not None:
             return (_key_from_pem, (self.private_pem(), self.kid, self.alg))
         assert self._public is not None
         pem = self._public.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
         return (_key_from_pem, (pem, self.kid, self.alg))
+
+
+def _secret_with_alg(secret: bytes, kid: str | None, alg: str | None) -> Key:
+    return Key("oct", kid, alg, None, None, secret)
 
 
 def _key_from_pem(pem: bytes, kid: str | None, alg: str | None) -> Key:
@@ -255,7 +259,7 @@ def _jwk_int(jwk: Mapping[str, Any], name: str) -> int:
 def secret_key(secret: str | bytes, kid: str | None = None) -> Key:
     """An HMAC key from a shared secret (text is taken as its UTF-8 bytes)."""
     if isinstance(secret, str):
-        secret = secret.encode("utf-8")
+        secret = utf8(secret, "the HMAC secret")
     if not isinstance(secret, bytes) or not secret:
         raise ConfigError(
             "the HMAC secret is empty",
@@ -297,7 +301,10 @@ def _from_jwk(jwk: Mapping[str, Any], kid: str | None) -> Key:
             k = jwk.get("k")
             if not isinstance(k, str):
                 raise ConfigError("the oct JWK has no 'k'", code="invalid_key")
-            return Key("oct", kid, alg, None, None, b64url_decode(k))
+            secret = b64url_decode(k)
+            if not secret:
+                raise ConfigError("the oct JWK's 'k' is empty", code="invalid_key")
+            return Key("oct", kid, alg, None, None, secret)
     except ConfigError:
         raise
     except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
@@ -333,7 +340,7 @@ def _from_jwks(jwks: Mapping[str, Any], kid: str | None) -> Key:
 
 def _load_pem(data: bytes, password: str | bytes | None) -> Key:
     if isinstance(password, str):
-        password = password.encode("utf-8")
+        password = utf8(password, "the key passphrase")
     if b"PUBLIC KEY-----" in data and b"PRIVATE KEY-----" not in data:
         try:
             public = serialization.load_pem_public_key(data)
@@ -343,7 +350,7 @@ def _load_pem(data: bytes, password: str | bytes | None) -> Key:
     try:
         private = serialization.load_pem_private_key(data, password)
     except TypeError as exc:
-        if "encrypted" in str(exc).lower() or "password was not given" in str(exc).lower():
+        if "not encrypted" not in str(exc).lower():
             raise ConfigError(
                 "the private key is encrypted and no passphrase was given",
                 code="key_password_required",
@@ -382,6 +389,30 @@ def _wrap(private: Any, public: Any) -> Key:
     raise ConfigError(f"unsupported key type {type(public).__name__}", code="invalid_key")
 
 
+def utf8(text: str, what: str) -> bytes:
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates, e.g. from a badly decoded file name or clipboard
+        raise ConfigError(f"{what} is not valid Unicode text", code="invalid_key") from None
+
+
+def read_file(value: str | os.PathLike[str], what: str, hint: str) -> bytes:
+    """Read a file named by the user; every failure is a ConfigError naming the path (never its content)."""
+    try:
+        path = Path(os.fspath(value)).expanduser()
+    except RuntimeError:  # "~user" with no such user
+        raise ConfigError(f"{what} path cannot be expanded: {value!r}", code="key_file_not_found", hint=hint) from None
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"{what} not found: {path}", code="key_file_not_found", hint=hint) from None
+    except (OSError, ValueError) as exc:  # ValueError: NUL bytes, unencodable names
+        reason = getattr(exc, "strerror", None) or type(exc).__name__
+        raise ConfigError(
+            f"{what} cannot be read: {path!r} ({reason})", code="key_file_unreadable", hint=hint
+        ) from None
+
+
 def _looks_like_path(text: str) -> bool:
     return "-----BEGIN" not in text and not text.lstrip().startswith("{") and "\n" not in text and len(text) < 4096
 
@@ -396,20 +427,12 @@ def load_key(value: KeyInput, *, password: str | bytes | None = None, kid: str |
     if isinstance(value, Mapping):
         return _from_jwks(value, kid) if "keys" in value else _from_jwk(value, kid)
     if isinstance(value, os.PathLike) or (isinstance(value, str) and _looks_like_path(value)):
-        path = Path(os.fspath(value)).expanduser()
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError:
-            raise ConfigError(
-                f"key file not found: {path}",
-                code="key_file_not_found",
-                hint="Check the path; '~' is expanded, relative paths start at the working directory.",
-            ) from None
-        except OSError as exc:
-            raise ConfigError(f"key file cannot be read: {path} ({exc.strerror})", code="key_file_unreadable") from None
+        data = read_file(
+            value, "key file", "Check the path; '~' is expanded, relative paths start at the working directory."
+        )
         return load_key(data, password=password, kid=kid)
     if isinstance(value, str):
-        value = value.encode("utf-8")
+        value = utf8(value, "the key text")
     if not isinstance(value, (bytes, bytearray)):
         raise ConfigError(
             f"cannot read a key from a {type(value).__name__}",
@@ -421,7 +444,7 @@ def load_key(value: KeyInput, *, password: str | bytes | None = None, kid: str |
     if stripped.startswith(b"{"):
         try:
             parsed = json.loads(stripped.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
+        except (UnicodeDecodeError, ValueError, RecursionError):
             raise ConfigError("the key looks like JSON but does not parse", code="invalid_key") from None
         if not isinstance(parsed, dict):
             raise ConfigError("the key JSON is not an object", code="invalid_key")
@@ -463,24 +486,16 @@ def load_service_key(value: str | bytes | os.PathLike[str] | Mapping[str, Any]) 
         data = value
     else:
         if isinstance(value, os.PathLike) or (isinstance(value, str) and not value.lstrip().startswith("{")):
-            path = Path(os.fspath(value)).expanduser()
-            try:
-                raw: str | bytes = path.read_bytes()
-            except FileNotFoundError:
-                raise ConfigError(
-                    f"service key file not found: {path}",
-                    code="key_file_not_found",
-                    hint="Download the service key JSON from your CLMS profile page and pass its path.",
-                ) from None
-            except OSError as exc:
-                raise ConfigError(
-                    f"service key file cannot be read: {path} ({exc.strerror})", code="key_file_unreadable"
-                ) from None
+            raw: str | bytes = read_file(
+                value,
+                "service key file",
+                "Download the service key JSON from your CLMS profile page and pass its path.",
+            )
         else:
             raw = value
         try:
             data = json.loads(raw)
-        except (UnicodeDecodeError, ValueError):
+        except (UnicodeDecodeError, ValueError, RecursionError):
             raise ConfigError(
                 "the service key is not valid JSON",
                 code="invalid_service_key",
@@ -497,7 +512,7 @@ def load_service_key(value: str | bytes | os.PathLike[str] | Mapping[str, Any]) 
             "download it again if a field is missing.",
         )
     key_id = data.get("key_id") if isinstance(data.get("key_id"), str) else None
-    key = load_key(str(data["private_key"]))
+    key = load_key(utf8(str(data["private_key"]), "the private_key"))  # PEM text from the JSON, never a path
     if key.kind != "RSA":
         raise ConfigError(
             "the service key's private_key is not an RSA key",

@@ -66,6 +66,7 @@ class Flow:
     assertion: AssertionTemplate | None = None
     scope: str | None = None
     refresh_parameter: str = "refreshToken"
+    client_assertion_algorithms: tuple[str, ...] = ()  # what the server accepts for client assertions
 
     @property
     def default_auth_method(self) -> str | None:
@@ -239,10 +240,16 @@ def profile_from_dict(data: Any, source: str | None = None) -> Profile:
                 assertion=template,
                 scope=_opt_str(raw, "scope", where),
                 refresh_parameter=_opt_str(raw, "refresh_parameter", where) or "refreshToken",
+                client_assertion_algorithms=_strings(
+                    raw.get("client_assertion_algorithms"), f"{where}.client_assertion_algorithms"
+                ),
             )
         )
     hints = []
-    for index, raw in enumerate(data.get("error_hints") or []):
+    raw_hints = data.get("error_hints") or []
+    if not isinstance(raw_hints, list):
+        raise ConfigError(f"{name}.error_hints must be a list", code="invalid_profile")
+    for index, raw in enumerate(raw_hints):
         where = f"{name}.error_hints[{index}]"
         raw = _mapping(raw, where)
         hint, code = _opt_str(raw, "hint", where), _opt_str(raw, "code", where)
@@ -299,8 +306,16 @@ def load_profile(profile: str | os.PathLike[str] | Profile | Mapping[str, Any]) 
     text = os.fspath(profile)
     if isinstance(profile, str) and text in list_profiles():
         return _builtin(text)
-    path = Path(text).expanduser()
-    if path.suffix == ".json" or os.sep in text or path.exists():
+    try:
+        path = Path(text).expanduser()
+        looks_like_file = path.suffix == ".json" or os.sep in text or path.exists()
+    except (OSError, RuntimeError, ValueError):
+        raise ConfigError(
+            f"unknown profile {text[:80]!r}",
+            code="unknown_profile",
+            hint="Shipped profiles: " + ", ".join(list_profiles()) + ".",
+        ) from None
+    if looks_like_file:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:

@@ -23,6 +23,19 @@ T = TypeVar("T")
 
 TRANSIENT_CODES = frozenset({"rate_limited", "server_error", "temporarily_unavailable"})
 TRANSIENT_TRANSPORT = frozenset({"timeout", "connection_error", "transport_error"})
+#: Answers RFC 6749 §5.2 and RFC 8628 §3.5 make final, whatever the HTTP status says.
+FINAL_CODES = frozenset(
+    {
+        "invalid_request",
+        "invalid_client",
+        "invalid_grant",
+        "unauthorized_client",
+        "unsupported_grant_type",
+        "invalid_scope",
+        "access_denied",
+        "expired_token",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -45,9 +58,14 @@ def is_transient(error: M2MAuthError) -> bool:
     if isinstance(error, TransportError):
         return error.code in TRANSIENT_TRANSPORT
     if isinstance(error, TokenEndpointError):
+        if error.code in FINAL_CODES:
+            return False
         if error.code in TRANSIENT_CODES:
             return True
-        return error.code == "invalid_response" and (error.status or 0) >= 500
+        # 408, 429 and 5xx by status: a server may name its rate limit in its own words
+        # ({"error": "too_many_requests"}), which is not an RFC code.
+        status = error.status or 0
+        return status in (408, 429) or status >= 500
     return False
 
 

@@ -26,7 +26,7 @@ from .profiles import Flow, Profile, load_profile
 from .retry import RetryPolicy, is_transient, with_retries
 from .stores import MemoryStore, Store
 from .tokens import Token
-from .transport import DEFAULT_TIMEOUT, discover, exchange
+from .transport import DEFAULT_TIMEOUT, check_url, discover, exchange
 
 if TYPE_CHECKING:
     import requests
@@ -103,6 +103,16 @@ class TokenSource:
         self.profile = load_profile(profile)
         self._credentials = dict(credentials)
         creds = resolve_credentials(self.profile, self._credentials)
+        # Refuse unsafe settings now, before any request (and before an Auth or session is handed out).
+        if verify is False:
+            raise ConfigError(
+                "TLS verification cannot be turned off for token requests",
+                code="insecure_tls",
+                hint="Pass verify='/path/to/ca-bundle.pem' to trust a private CA instead.",
+            )
+        for url in (creds.token_url, creds.issuer):
+            if url:
+                check_url(url)
         self._flow = self.profile.select_flow(creds.available(), flow)
         self.key = source_key(self.profile, creds, self._flow)
         # A device login is interactive: here it means "renew the refresh token stored by login()".
@@ -129,7 +139,7 @@ class TokenSource:
     # -- pickling: credentials and store configuration travel; locks, caches and sessions do not.
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
-        for name in ("_memory", "_guard", "_flight", "_warned_refresh_expiry", "session"):
+        for name in ("_memory", "_guard", "_flight", "_warned_refresh_expiry", "session", "requests_made"):
             state.pop(name, None)
         if self.clock is not None and getattr(self.clock, "__name__", "") == "<lambda>":
             state["clock"] = None
@@ -138,6 +148,7 @@ class TokenSource:
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self.session = None
+        self.requests_made = 0  # counts this copy's requests only
         self._init_runtime()
 
     def __repr__(self) -> str:

@@ -250,6 +250,7 @@ class FileStore:
                 os.close(fd)
             if os.path.exists(tmp):
                 os.unlink(tmp)
+        _remove_stale_temporaries(target.parent)
 
     def delete(self, key: str) -> None:
         with contextlib.suppress(FileNotFoundError):
@@ -272,6 +273,18 @@ class FileStore:
 
     def __repr__(self) -> str:
         return f"<FileStore {self.path}>"
+
+
+STALE_TEMPORARY = 300.0  # seconds; no put keeps its temporary file open anywhere near this long
+
+
+def _remove_stale_temporaries(folder: Path) -> None:
+    """Delete temporary files left by a writer killed mid-put (they hold a token record)."""
+    limit = time.time() - STALE_TEMPORARY
+    for leftover in folder.glob(".tmp-*.json"):
+        with contextlib.suppress(OSError):
+            if leftover.stat().st_mtime < limit:
+                leftover.unlink()
 
 
 def _fsync_dir(path: Path) -> None:

@@ -43,6 +43,7 @@ _SECRET_KEYS = ("access_token", "refresh_token", "id_token")
 _LONG_TOKEN = re.compile(r"[A-Za-z0-9_\-]{24,}(?:\.[A-Za-z0-9_\-]{8,}){0,2}")
 _TAGS = re.compile(r"<(script|style)\b.*?</\1>|<[^>]*>", re.DOTALL | re.IGNORECASE)
 EXCERPT_LENGTH = 200
+MAX_SECONDS = 1e10  # about 317 years: larger times are nonsense, and datetime cannot hold much larger
 
 
 def redact_text(text: str) -> str:
@@ -54,10 +55,10 @@ def _excerpt(body: bytes | str, content_type: str | None) -> str:
     text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
     if "html" in (content_type or "").lower() or text.lstrip()[:1] == "<":
         text = _TAGS.sub(" ", text)
-    text = " ".join(text.split())
+    text = redact_text(" ".join(text.split()))  # redact first: a cut must not leave a token's prefix
     if len(text) > EXCERPT_LENGTH:
         text = text[:EXCERPT_LENGTH] + "..."
-    return redact_text(text)
+    return text
 
 
 def _utc(epoch: float) -> datetime:
@@ -133,13 +134,13 @@ def _seconds(value: Any) -> float | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
-        return float(value) if value == value and abs(value) < 1e12 else None
+        return float(value) if value == value and abs(value) < MAX_SECONDS else None
     if isinstance(value, str):
         try:
             number = float(value.strip())
         except ValueError:
             return None
-        return number if number == number and abs(number) < 1e12 else None
+        return number if number == number and abs(number) < MAX_SECONDS else None
     return None
 
 
@@ -252,7 +253,8 @@ def parse_token_response(
     now = time.time() if now is None else now
     access_token: str = data["access_token"]
     token_type = data.get("token_type")
-    token_type = "Bearer" if not isinstance(token_type, str) or token_type.lower() == "bearer" else token_type
+    if not isinstance(token_type, str) or not token_type.strip() or token_type.lower() == "bearer":
+        token_type = "Bearer"
     expires_at: float | None = None
     expires_in = _seconds(data.get("expires_in"))
     if expires_in is not None:

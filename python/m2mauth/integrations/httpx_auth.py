@@ -38,8 +38,9 @@ class HttpxAuth(httpx.Auth):
         response = yield request
         if response.status_code == 401:
             renewed = self.source.token(force=True, rejected=token.access_token)
-            request.headers["Authorization"] = renewed.authorization
-            yield request
+            if _replayable(request):  # a streamed body cannot be sent twice: the 401 is returned
+                request.headers["Authorization"] = renewed.authorization
+                yield request
 
     async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
         import anyio.to_thread
@@ -50,8 +51,18 @@ class HttpxAuth(httpx.Auth):
         response = yield request
         if response.status_code == 401:
             renewed = await anyio.to_thread.run_sync(lambda: self.source.token(force=True, rejected=token.access_token))
-            request.headers["Authorization"] = renewed.authorization
-            yield request
+            if _replayable(request):
+                request.headers["Authorization"] = renewed.authorization
+                yield request
 
     def __repr__(self) -> str:
         return f"<m2mauth.HttpxAuth {self.source!r}>"
+
+
+def _replayable(request: httpx.Request) -> bool:
+    # httpx reads bytes, text, form and JSON bodies at once; an iterator body stays unread.
+    try:
+        request.content  # noqa: B018
+    except httpx.RequestNotRead:
+        return False
+    return True

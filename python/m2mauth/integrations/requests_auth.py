@@ -47,11 +47,15 @@ class Auth(AuthBase):
 
     def _retry_on_401(self, response: requests.Response, **kwargs: Any) -> requests.Response:
         request = response.request
-        if response.status_code != 401 or request.headers.get("X-M2MAuth-Retry") or not _replayable(request):
+        if response.status_code != 401 or request.headers.get("X-M2MAuth-Retry"):
             return response
         sent = str(request.headers.get("Authorization", ""))
         rejected = sent.split(" ", 1)[1] if " " in sent else None
         token = self.source.token(force=True, rejected=rejected)
+        if not _replayable(request):
+            # The body cannot be sent twice: return the 401, but the caller's next request has a new token.
+            log.info("%s answered 401; token renewed, the streamed request is not retried", _host(request.url))
+            return response
         log.info("%s answered 401; retrying once with a renewed token", _host(request.url))
         response.content  # noqa: B018 - read the body so the connection can be reused
         response.close()

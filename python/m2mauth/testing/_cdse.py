@@ -31,7 +31,7 @@ from ._state import (
     DEVICE_APPROVE_PATH,
     DEVICE_CODE_GRANT,
     DEVICE_DENY_PATH,
-    REFRESH_TOKEN_LIFETIME,
+    RefreshGrant,
     State,
 )
 
@@ -64,16 +64,24 @@ def certs(state: State, req: Request) -> Response:
     return json_response(200, {"keys": [public_jwk(state.server_key, state.server_kid)]}, no_store=False)
 
 
-def _session_tokens(state: State, subject: str, client_id: str) -> Response:
+def _session_tokens(
+    state: State, subject: str, client_id: str, refresh: tuple[RefreshGrant, str] | None = None
+) -> Response:
     now = state.now()
     access_token = state.issue_access_token(CDSE, subject, client_id, expires_at=now + state.token_lifetime)
-    refresh_token = state.issue_refresh_token(CDSE, subject, client_id)
+    if refresh is None:
+        refresh_token = state.issue_refresh_token(CDSE, subject, client_id)
+        refresh_expires_in = state.refresh_token_lifetime
+    else:
+        refresh_token = refresh[1]
+        head = state.peek_refresh_token(CDSE, refresh_token)
+        refresh_expires_in = max(0, int((head.expires_at if head else now) - now))
     return json_response(
         200,
         {
             "access_token": access_token,
             "expires_in": state.token_lifetime,
-            "refresh_expires_in": REFRESH_TOKEN_LIFETIME,
+            "refresh_expires_in": refresh_expires_in,
             "refresh_token": refresh_token,
             "token_type": "Bearer",
             "not-before-policy": 0,
@@ -116,9 +124,10 @@ def token_endpoint(state: State, req: Request) -> Response:
             raise OAuthError("invalid_grant", "Invalid refresh token")
         if grant.client_id is not None and grant.client_id != client.client_id:
             raise OAuthError("invalid_grant", "Token client and authorized client don't match")
-        if state.take_refresh_token(CDSE, refresh_token) is None:
+        rotated = state.rotate_refresh_token(CDSE, refresh_token)
+        if rotated is None:
             raise OAuthError("invalid_grant", "Invalid refresh token")
-        return _session_tokens(state, grant.subject, client.client_id)
+        return _session_tokens(state, grant.subject, client.client_id, rotated)
     if grant_type == DEVICE_CODE_GRANT:
         client = require_client(state, req, form, profile=CDSE, token_url=token_url, policy=ANY_CLIENT).client
         return _poll(state, form, client.client_id)

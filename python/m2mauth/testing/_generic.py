@@ -46,6 +46,7 @@ def _answer(
     client_id: str | None,
     scope: str | None,
     with_refresh: bool,
+    refresh_token: str | None = None,
 ) -> Response:
     now = state.now()
     payload: dict[str, Any] = {
@@ -53,7 +54,9 @@ def _answer(
         "token_type": "Bearer",
         "expires_in": state.token_lifetime,
     }
-    if with_refresh:
+    if refresh_token is not None:
+        payload["refresh_token"] = refresh_token
+    elif with_refresh:
         payload["refresh_token"] = state.issue_refresh_token(GENERIC, subject, client_id)
     if scope is not None:
         payload["scope"] = scope
@@ -106,9 +109,17 @@ def _refresh(state: State, form: Form, client_id: str | None, scope: str | None)
         raise OAuthError("invalid_grant", "Invalid refresh token (unknown, expired or used)")
     if grant.client_id is not None and grant.client_id != client_id:
         raise OAuthError("invalid_grant", "The refresh token was issued to another client")
-    if state.take_refresh_token(GENERIC, refresh_token) is None:
+    rotated = state.rotate_refresh_token(GENERIC, refresh_token)
+    if rotated is None:
         raise OAuthError("invalid_grant", "Invalid refresh token (unknown, expired or used)")
-    return _answer(state, subject=grant.subject, client_id=grant.client_id, scope=scope, with_refresh=True)
+    return _answer(
+        state,
+        subject=grant.subject,
+        client_id=grant.client_id,
+        scope=scope,
+        with_refresh=True,
+        refresh_token=rotated[1],
+    )
 
 
 def _jwt_bearer(

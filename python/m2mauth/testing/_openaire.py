@@ -55,13 +55,13 @@ def refresh_endpoint(state: State, req: Request) -> Response:
     refresh_token = query.get("refreshToken")
     if refresh_token is None:
         raise OAuthError("invalid_request", "Missing 'refreshToken' query parameter")
-    grant = state.take_refresh_token(OPENAIRE, refresh_token)
-    if grant is None:
+    rotated = state.rotate_refresh_token(OPENAIRE, refresh_token)
+    if rotated is None:
         raise OAuthError("invalid_grant", "Invalid refresh token (unknown, expired or used)")
+    grant, new_refresh = rotated
     now = state.now()
     expires_at = now + state.token_lifetime
     access_token = state.issue_access_token(OPENAIRE, grant.subject, grant.client_id, expires_at=expires_at)
-    new_refresh = state.issue_refresh_token(OPENAIRE, grant.subject, grant.client_id)
     id_token = sign_rs256(
         {
             "iss": state.url("/oidc/"),

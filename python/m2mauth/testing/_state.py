@@ -153,8 +153,12 @@ class State:
         basic_encoding: str,
         device_interval: int,
         device_code_lifetime: int,
+        refresh_token_lifetime: int = REFRESH_TOKEN_LIFETIME,
+        refresh_reuse_interval: float = 0.0,
     ) -> None:
         self.token_lifetime = token_lifetime
+        self.refresh_token_lifetime = refresh_token_lifetime
+        self.refresh_reuse_interval = refresh_reuse_interval
         self.clock = clock
         self.basic_encoding = basic_encoding
         self.device_interval = device_interval
@@ -166,6 +170,8 @@ class State:
         self._reg = _Registry()
         self._tokens: dict[str, IssuedToken] = {}
         self._refresh: dict[str, RefreshGrant] = {}
+        self._rotated: dict[str, tuple[str, float]] = {}  # spent refresh token -> (its successor, when)
+        self.refresh_reuses = {"accepted": 0, "refused": 0}
         self._jtis: dict[tuple[str, str, str], float] = {}
         self._devices: dict[str, DeviceGrant] = {}
         self._user_codes: dict[str, str] = {}
@@ -247,10 +253,55 @@ class State:
 
     def issue_refresh_token(self, profile: str, subject: str, client_id: str | None) -> str:
         value = secrets.token_urlsafe(40)
-        grant = RefreshGrant(profile, subject, client_id, self.now() + REFRESH_TOKEN_LIFETIME)
+        grant = RefreshGrant(profile, subject, client_id, self.now() + self.refresh_token_lifetime)
         with self.lock:
             self._refresh[value] = grant
         return value
+
+    def _live_head(self, profile: str, token: str, now: float) -> tuple[str, RefreshGrant] | None:
+        """The live refresh token ``token`` stands for: itself, or (a rotated one, within the reuse
+        interval) the newest token of its chain. Call with the lock held."""
+        grant = self._refresh.get(token)
+        if grant is None:
+            rotated = self._rotated.get(token)
+            if rotated is None or now - rotated[1] >= self.refresh_reuse_interval:
+                return None
+            token = rotated[0]
+            for _ in range(len(self._rotated) + 1):  # follow the chain to its newest token
+                if token in self._refresh or token not in self._rotated:
+                    break
+                token = self._rotated[token][0]
+            grant = self._refresh.get(token)
+        if grant is None or grant.profile != profile or grant.expires_at <= now:
+            return None
+        return token, grant
+
+    def rotate_refresh_token(self, profile: str, token: str) -> tuple[RefreshGrant, str] | None:
+        """Spend a refresh token and return its grant and its successor (``None`` if not valid).
+
+        Strict by default: a spent token is refused at once. With ``refresh_reuse_interval`` > 0
+        a spent token still works for that many seconds after its rotation, and answers with the
+        newest token of the same chain, which it does not rotate (the grace period of Okta, the
+        reuse interval of Auth0): a client killed between the server's rotation and saving the
+        answer can then still recover.
+        """
+        now = self.now()
+        with self.lock:
+            spent = token not in self._refresh and token in self._rotated
+            head = self._live_head(profile, token, now)
+            if spent:
+                self.refresh_reuses["accepted" if head is not None else "refused"] += 1
+            if head is None:
+                return None
+            if spent:
+                return head[1], head[0]
+            grant = self._refresh.pop(token)
+            successor = secrets.token_urlsafe(40)
+            self._refresh[successor] = RefreshGrant(
+                grant.profile, grant.subject, grant.client_id, now + self.refresh_token_lifetime
+            )
+            self._rotated[token] = (successor, now)
+            return grant, successor
 
     def take_refresh_token(self, profile: str, token: str) -> RefreshGrant | None:
         """Consume a refresh token (rotation: it is gone at once). ``None`` if not valid."""
@@ -264,11 +315,11 @@ class State:
         return grant
 
     def peek_refresh_token(self, profile: str, token: str) -> RefreshGrant | None:
+        """The grant a refresh token would be accepted for now (a spent one only within the reuse interval)."""
+        now = self.now()
         with self.lock:
-            grant = self._refresh.get(token)
-        if grant is None or grant.profile != profile or grant.expires_at <= self.now():
-            return None
-        return grant
+            head = self._live_head(profile, token, now)
+        return head[1] if head is not None else None
 
     # -- client assertion replay ----------------------------------------------------------
 

@@ -67,6 +67,7 @@ from ._state import (
     OPENAIRE_REFRESH_PATH,
     OPENAIRE_TOKEN_PATH,
     PROFILES,
+    REFRESH_TOKEN_LIFETIME,
     RESOURCE_PATH,
     Client,
     ClmsKey,
@@ -279,6 +280,9 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "m2mauth-testing/1"
     sys_version = ""
     timeout = 30  # seconds an idle keep-alive connection is kept
+    # Headers and body go out in two writes: without TCP_NODELAY the body waits for the client's
+    # delayed ACK (40 ms on Linux) on every keep-alive request.
+    disable_nagle_algorithm = True
 
     def _provider(self) -> LocalProvider:
         return cast(_Server, self.server).provider
@@ -419,7 +423,12 @@ class LocalProvider:
     ``client_secret_basic`` credentials are decoded: ``"rfc"`` (form-decode id and secret,
     RFC 6749 §2.3.1) or ``"raw"`` (as sent by requests, httpx and Authlib). ``port`` 0 picks
     a free port. ``device_interval`` and ``device_code_lifetime`` are the RFC 8628 polling
-    interval and device code lifetime, in seconds.
+    interval and device code lifetime, in seconds. ``refresh_token_lifetime`` is how long a
+    refresh token lasts (``refresh_expires_in`` of CDSE's answers). ``refresh_reuse_interval``
+    is how many seconds a rotated (spent) refresh token still works: 0, the default, is strict
+    like OpenAIRE's documentation (refused at once); a positive value is the grace period of
+    Okta, Auth0's reuse interval or Keycloak's refresh token reuse, during which the spent
+    token answers with the newest refresh token of its chain (without rotating it again).
     """
 
     def __init__(
@@ -431,6 +440,8 @@ class LocalProvider:
         port: int = 0,
         device_interval: int = 5,
         device_code_lifetime: int = 600,
+        refresh_token_lifetime: int = REFRESH_TOKEN_LIFETIME,
+        refresh_reuse_interval: float = 0.0,
     ) -> None:
         if basic_encoding not in ("rfc", "raw"):
             raise ValueError("basic_encoding must be 'rfc' or 'raw'")
@@ -440,12 +451,16 @@ class LocalProvider:
             raise ValueError("device_interval must be >= 0 and device_code_lifetime >= 1")
         if not 0 <= port <= 65535:
             raise ValueError("port must be between 0 and 65535")
+        if refresh_token_lifetime < 1 or refresh_reuse_interval < 0:
+            raise ValueError("refresh_token_lifetime must be >= 1 and refresh_reuse_interval >= 0")
         self._state = State(
             token_lifetime=token_lifetime,
             clock=clock,
             basic_encoding=basic_encoding,
             device_interval=device_interval,
             device_code_lifetime=device_code_lifetime,
+            refresh_token_lifetime=refresh_token_lifetime,
+            refresh_reuse_interval=refresh_reuse_interval,
         )
         self._port = port
         self._lock = threading.Lock()
@@ -669,6 +684,17 @@ class LocalProvider:
             return self._state.issue_refresh_token(GENERIC, client_id or "generic-user", client_id)
         raise ValueError("refresh tokens exist for openaire, cdse-openeo and generic only")
 
+    def refresh_token_accepted(self, profile: str, refresh_token: str) -> bool:
+        """Whether ``refresh_token`` would be accepted now (without spending it): live, or spent
+        less than ``refresh_reuse_interval`` seconds ago."""
+        return self._state.peek_refresh_token(canonical_profile(profile), refresh_token) is not None
+
+    def refresh_token_reuses(self) -> dict[str, int]:
+        """How often a spent (rotated) refresh token was presented again: ``accepted`` within the
+        reuse interval, ``refused`` after it (always refused when the interval is 0)."""
+        with self._state.lock:
+            return dict(self._state.refresh_reuses)
+
     def approve_device(self, user_code: str) -> None:
         """Approve a pending device authorization (RFC 8628) as the user would.
 
@@ -694,7 +720,8 @@ class LocalProvider:
         """Make the next ``times`` token requests fail in the way ``kind`` says.
 
         ``"429"`` (with ``Retry-After``, default ``"1"``), ``"503"`` (``Retry-After`` only
-        when given), ``"slow"`` (wait ``delay`` seconds, at most 30, then answer normally),
+        when given), ``"slow"`` (wait ``delay`` seconds, at most 30, then answer normally; the
+        other kinds also wait ``delay`` seconds, when given, before their canned answer),
         ``"html"`` (a proxy's HTML error page, 502 by default), ``"truncated_json"`` (200
         with a cut JSON body) or ``"reset"`` (close the connection without an answer).
         ``status`` overrides the status code. Faults queue up in the order they are set;
@@ -758,9 +785,10 @@ class LocalProvider:
         if route is None:
             return json_response(404, {"error": "not_found", "error_description": "No endpoint here"}, no_store=False)
         if fault is not None:
+            if fault.delay > 0:
+                self._stopping.wait(min(fault.delay, MAX_FAULT_DELAY))
             if fault.kind != "slow":
                 return _fault_response(fault)
-            self._stopping.wait(min(fault.delay, MAX_FAULT_DELAY))
         if req.method not in route.methods:
             return json_response(
                 405,

@@ -1,0 +1,370 @@
+"""Token stores (issue 3, part 4): what a FileStore writes, with which modes, how atomically,
+and what its cross-process lock does when a holder dies. MemoryStore for contrast.
+
+RedisStore has its own file (test_redis.py); many processes sharing a store are in
+test_workers.py.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing.context
+import os
+import pickle
+import stat
+import sys
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from m2mauth import FileStore, MemoryStore, TokenSource, TransportError
+from m2mauth.stores import default_home, token_from_record, token_to_record
+from m2mauth.testing import LocalProvider
+from m2mauth.tokens import Token
+
+try:
+    from .conftest_lifecycle import ProviderFactory, lifecycle_provider, mp, read_record, run_workers, wait_until
+except ImportError:
+    from conftest_lifecycle import ProviderFactory, lifecycle_provider, mp, read_record, run_workers, wait_until
+
+__all__ = ["lifecycle_provider", "mp"]
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX modes and signals")
+
+CLIENT_SECRET = "store-canary-client-secret"
+DT_SECRET = "store-canary-dt-secret"
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def all_files(folder: Path) -> list[Path]:
+    return [p for p in folder.rglob("*") if p.is_file()]
+
+
+def sample_token(size: int = 40, refresh: str | None = "refresh-value") -> Token:
+    now = datetime.now(timezone.utc)
+    return Token(
+        "a" * size,
+        expires_at=now + timedelta(seconds=600),
+        refresh_token=refresh,
+        scope="openid",
+        issued_at=now,
+        refresh_expires_at=now + timedelta(days=30),
+    )
+
+
+# -- modes ------------------------------------------------------------------------------------
+
+
+def test_file_store_modes_even_with_a_permissive_umask(tmp_path: Path) -> None:
+    old = os.umask(0)
+    try:
+        store = FileStore(tmp_path / "cache" / "m2mauth")
+        with store.lock("k"):
+            store.put("k", sample_token())
+    finally:
+        os.umask(old)
+    root = tmp_path / "cache" / "m2mauth"
+    for folder in (root, root / "tokens", root / "locks"):
+        assert mode(folder) == 0o700, folder
+    files = all_files(root)
+    assert len(files) == 2  # one token record, one lock file
+    for file in files:
+        assert mode(file) == 0o600, file
+
+
+def test_an_existing_open_folder_is_tightened(tmp_path: Path) -> None:
+    root = tmp_path / "shared"
+    root.mkdir(mode=0o755)
+    os.chmod(root, 0o755)
+    FileStore(root).put("k", sample_token())
+    assert mode(root) == 0o700
+
+
+def test_m2mauth_home_overrides_the_cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("M2MAUTH_HOME", str(tmp_path / "home"))
+    assert default_home() == tmp_path / "home"
+    FileStore().put("k", sample_token())
+    assert read_record(tmp_path / "home") is not None
+    monkeypatch.delenv("M2MAUTH_HOME")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    if sys.platform.startswith("linux"):
+        assert default_home() == tmp_path / "xdg" / "m2mauth"
+
+
+# -- tokens only ------------------------------------------------------------------------------
+
+
+def test_stores_hold_tokens_only(lifecycle_provider: ProviderFactory, tmp_path: Path) -> None:
+    provider = lifecycle_provider(token_lifetime=600)
+    store = FileStore(tmp_path / "store")
+    service_key = provider.make_clms_service_key()
+    provider.add_client("generic", "store-client", CLIENT_SECRET)
+    provider.add_dt_service_account("dt-kid", DT_SECRET, "sa@example.org")
+    provider.add_user("generic", "ada", "store-canary-password")
+    sources = [
+        TokenSource("clms", service_key=service_key, store=store),
+        TokenSource(
+            "generic",
+            token_url=provider.token_url("generic"),
+            client_id="store-client",
+            client_secret=CLIENT_SECRET,
+            store=store,
+        ),
+        TokenSource(
+            "disruptive-technologies",
+            key_id="dt-kid",
+            secret=DT_SECRET,
+            email="sa@example.org",
+            token_url=provider.token_url("dt"),
+            store=store,
+        ),
+        TokenSource(
+            "generic",
+            token_url=provider.token_url("generic"),
+            username="ada",
+            password="store-canary-password",
+            store=store,
+        ),
+    ]
+    tokens = [s.token() for s in sources]
+    files = all_files(tmp_path / "store")
+    records = [json.loads(p.read_text()) for p in files if p.suffix == ".json"]
+    assert len(records) == 4
+    assert {r["access_token"] for r in records} == {t.access_token for t in tokens}
+    blob = b"".join(p.read_bytes() for p in files)
+    pem_body = [line for line in service_key["private_key"].splitlines() if line and "-----" not in line]
+    forbidden = [CLIENT_SECRET, DT_SECRET, "store-canary-password", "PRIVATE KEY", "-----BEGIN", *pem_body[:3]]
+    for secret in forbidden:
+        assert secret.encode() not in blob, secret
+    for record in records:
+        assert set(record) <= {
+            "key",
+            "access_token",
+            "token_type",
+            "expires_at",
+            "issued_at",
+            "refresh_token",
+            "refresh_expires_at",
+            "scope",
+        }
+    # File names and keys say nothing secret either.
+    for source in sources:
+        for secret in forbidden[:3]:
+            assert secret not in source.key
+    assert all(len(p.stem) == 32 for p in files)
+
+
+def test_store_key_separates_profile_url_client_and_scope(lifecycle_provider: ProviderFactory) -> None:
+    provider = lifecycle_provider(token_lifetime=600)
+    base = {"token_url": provider.token_url("generic"), "client_id": "a", "client_secret": "s"}
+    keys = {
+        TokenSource("generic", **base).key,
+        TokenSource("generic", **{**base, "scope": "read"}).key,
+        TokenSource("generic", **{**base, "client_id": "b"}).key,
+        TokenSource("generic", **{**base, "token_url": provider.token_url("openaire")}).key,
+        TokenSource("climate-engine", **base).key,
+    }
+    assert len(keys) == 5
+    assert TokenSource("generic", **base).key == TokenSource("generic", **{**base, "client_secret": "other"}).key
+
+
+def test_record_round_trip_and_garbage(tmp_path: Path) -> None:
+    token = sample_token()
+    assert token_from_record(json.loads(json.dumps(token_to_record(token)))) == Token(
+        token.access_token,
+        token.token_type,
+        token.expires_at,
+        token.refresh_token,
+        token.scope,
+        None,
+        token.refresh_expires_at,
+        token.issued_at,
+    )
+    for garbage in (None, [], {"access_token": 3}, "text"):
+        assert token_from_record(garbage) is None
+    store = FileStore(tmp_path / "s")
+    store.put("k", token)
+    (record_path,) = (tmp_path / "s" / "tokens").glob("*.json")
+    record_path.write_text("{not json")  # a hand-edited file reads as empty, never crashes
+    assert store.get("k") is None
+    store.delete("k")
+    store.delete("k")
+    assert store.get("k") is None
+
+
+# -- atomic replace ---------------------------------------------------------------------------
+
+
+def rewriter(queue: Any, folder: str, rounds: int) -> None:
+    try:
+        store = FileStore(folder)
+        for number in range(rounds):
+            size = 300_000 if number % 2 else 50  # big and small records in turn
+            store.put("k", sample_token(size=size, refresh=f"refresh-{number}"))
+        queue.put({"rounds": rounds})
+    except BaseException as error:
+        queue.put({"error": repr(error)})
+
+
+def test_concurrent_readers_never_see_half_a_file(mp: multiprocessing.context.BaseContext, tmp_path: Path) -> None:
+    folder = tmp_path / "s"
+    store = FileStore(folder)
+    store.put("k", sample_token())
+    (target,) = (folder / "tokens").glob("*.json")
+    queue = mp.Queue()  # type: ignore[attr-defined]
+    writers = [mp.Process(target=rewriter, args=(queue, str(folder), 150), daemon=True) for _ in range(2)]  # type: ignore[attr-defined]
+    for writer in writers:
+        writer.start()
+    reads = sizes = 0
+    seen_sizes = set()
+    deadline = time.monotonic() + 60
+    while any(w.is_alive() for w in writers) and time.monotonic() < deadline:
+        record = json.loads(target.read_text())  # raises on a partial file
+        token = store.get("k")
+        assert token is not None
+        seen_sizes.add(len(record["access_token"]))
+        reads += 1
+        sizes += len(record["access_token"])
+    results = [queue.get(timeout=30) for _ in writers]
+    for writer in writers:
+        writer.join(timeout=10)
+    assert all("error" not in r for r in results), results
+    assert reads > 10
+    assert seen_sizes & {300_000}, "the readers never saw a big record: the test proved nothing"
+    assert not list((folder / "tokens").glob(".tmp-*")), "temporary files left behind"
+
+
+def test_stale_temporary_files_are_removed(tmp_path: Path) -> None:
+    store = FileStore(tmp_path / "s")
+    store.put("k", sample_token())
+    old = tmp_path / "s" / "tokens" / ".tmp-killed-writer.json"
+    young = tmp_path / "s" / "tokens" / ".tmp-busy-writer.json"
+    old.write_text('{"access_token": "half')
+    young.write_text('{"access_token": "half')
+    os.utime(old, (time.time() - 3600, time.time() - 3600))
+    store.put("k", sample_token())
+    assert not old.exists()
+    assert young.exists()  # may belong to a writer at work
+
+
+# -- the lock ---------------------------------------------------------------------------------
+
+
+def lock_holder(queue: Any, folder: str, hold: float) -> None:
+    store = FileStore(folder)
+    with store.lock("k", timeout=5):
+        queue.put({"holding": os.getpid()})
+        time.sleep(hold)
+    queue.put({"released": True})
+
+
+def test_lock_times_out_and_is_released_when_the_holder_is_killed(
+    mp: multiprocessing.context.BaseContext, tmp_path: Path
+) -> None:
+    folder = tmp_path / "s"
+    store = FileStore(folder)
+    queue = mp.Queue()  # type: ignore[attr-defined]
+    holder = mp.Process(target=lock_holder, args=(queue, str(folder), 60), daemon=True)  # type: ignore[attr-defined]
+    holder.start()
+    assert "holding" in queue.get(timeout=30)
+    with pytest.raises(TransportError) as caught:
+        with store.lock("k", timeout=0.2):
+            pass
+    assert caught.value.code == "lock_timeout"
+    holder.kill()  # SIGKILL: no cleanup code runs in the holder
+    holder.join(timeout=10)
+    assert holder.exitcode == -9
+    with store.lock("k", timeout=10):  # the OS dropped the dead holder's lock
+        store.put("k", sample_token())
+    assert store.get("k") is not None
+
+
+def test_lock_serialises_threads_of_one_process(tmp_path: Path) -> None:
+    import threading
+
+    store = FileStore(tmp_path / "s")
+    inside = []
+    overlap = []
+
+    def work() -> None:
+        for _ in range(20):
+            with store.lock("k", timeout=20):
+                inside.append(1)
+                if len(inside) > 1:
+                    overlap.append(1)
+                time.sleep(0.001)
+                inside.pop()
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert overlap == []
+
+
+def test_file_store_pickles_by_path(tmp_path: Path) -> None:
+    store = FileStore(tmp_path / "s")
+    store.put("k", sample_token())
+    copy = pickle.loads(pickle.dumps(store))
+    assert copy.path == store.path
+    assert copy.get("k") == store.get("k")
+
+
+def test_memory_store_pickles_empty_and_locks(tmp_path: Path) -> None:
+    store = MemoryStore()
+    store.put("k", sample_token())
+    assert pickle.loads(pickle.dumps(store)).get("k") is None
+    import threading
+
+    entered = threading.Event()
+    release = threading.Event()
+
+    def hold() -> None:
+        with store.lock("k"):
+            entered.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    assert entered.wait(10)
+    with pytest.raises(TransportError):
+        with store.lock("k", timeout=0.05):
+            pass
+    release.set()
+    thread.join(10)
+    with store.lock("k", timeout=1):
+        pass
+
+
+def shared_store_worker(queue: Any, source: TokenSource, calls: int) -> None:
+    try:
+        tokens = {source.token().access_token for _ in range(calls)}
+        queue.put({"tokens": sorted(tokens), "requests": source.requests_made})
+    except BaseException as error:
+        queue.put({"error": repr(error)})
+
+
+def test_processes_sharing_a_file_store_make_one_request(
+    lifecycle_provider: ProviderFactory, mp: multiprocessing.context.BaseContext, tmp_path: Path
+) -> None:
+    provider: LocalProvider = lifecycle_provider(token_lifetime=600)
+    provider.add_client("generic", "store-client", CLIENT_SECRET)
+    source = TokenSource(
+        "generic",
+        token_url=provider.token_url("generic"),
+        client_id="store-client",
+        client_secret=CLIENT_SECRET,
+        store=FileStore(tmp_path / "s"),
+    )
+    results = run_workers(mp, shared_store_worker, [(source, 20)] * 4)
+    assert provider.token_requests() == 1
+    assert len({t for r in results for t in r["tokens"]}) == 1
+    assert sum(r["requests"] for r in results) == 1
+    assert wait_until(lambda: source.token() is not None)
