@@ -172,7 +172,7 @@ def error_from_response(
         error = data["error"]
         description = data.get("error_description")
         description = description if isinstance(description, str) else None
-        code = error if error in RFC_ERRORS else "token_endpoint_error"
+        code = error if error in RFC_ERRORS else _status_code(status)
         desc = f": {redact_text(description)}" if description else ""
         return TokenEndpointError(
             f"the token endpoint answered HTTP {status} {redact_text(error)}{desc}",
@@ -208,6 +208,15 @@ def error_from_response(
         url=url,
         hint=_generic_hint(code),
     )
+
+
+def _status_code(status: int) -> str:
+    """A stable code for a provider-specific error string, from the HTTP status."""
+    if status == 429:
+        return "rate_limited"
+    if status >= 500:
+        return "server_error"
+    return "token_endpoint_error"
 
 
 def _generic_hint(code: str) -> str:
