@@ -41,6 +41,7 @@ def vectors(session: nox.Session) -> None:
     _install(session)
     session.run("python", "python/tools/gen_vectors.py", "--check")
     session.run("python", "spec/verify/verify_vectors.py")
+    session.run("python", "python/tools/gen_r_bindings.py", "--check")
 
 
 @nox.session

@@ -1,0 +1,212 @@
+# httr2 integration: a request step that adds a bearer token, cached across calls and renewed
+# before it expires, and a perform wrapper that retries once with a fresh token on any 401.
+#
+# The token cache lives in this package (the$handles), one handle per profile + arguments. Each
+# handle asks the core's TokenSource for tokens (its own margin, single flight and store), or,
+# with a core that has no TokenSource, fetches with fetch_token(). httr2's own OAuth plumbing
+# (req_oauth(), stable from httr2 0.2.2 to current releases) calls the handle when the request is
+# performed, so a request built long before it is sent still gets a valid token, and httr2 itself
+# renews once when the server answers 401 with WWW-Authenticate error="invalid_token".
+
+#' Authenticate an httr2 request with a cached, renewed m2mauth token
+#'
+#' Adds \code{Authorization: Bearer <token>} when the request is performed. The
+#' token comes from the Python core for \code{profile} and the credentials in
+#' \code{...}; it is cached in this R session across requests (keyed by the
+#' profile and the arguments) and reused until less than a margin is left: 30 s
+#' or 10\% of its lifetime, whichever is larger (at most half the lifetime).
+#' Building the request does not start Python; performing it does.
+#'
+#' When the server answers 401 with \code{WWW-Authenticate: Bearer
+#' error="invalid_token"}, \code{httr2::req_perform()} renews the token and
+#' retries once. \code{\link{m2m_req_perform}()} retries once on any 401.
+#'
+#' @param req An httr2 request.
+#' @param profile A provider profile name (e.g. \code{"clms"}), a path to a
+#'   profile JSON file, or a named list.
+#' @param ... Credentials and options, by name, as for \code{\link{m2m_token}()}:
+#'   \code{service_key}, \code{client_id}, \code{client_secret},
+#'   \code{private_key}, \code{token_url}, ..., and \code{flow},
+#'   \code{auth_method}, \code{timeout}; with a core that has a TokenSource also
+#'   \code{margin} (seconds before expiry to renew) and \code{store}.
+#' @return The request, with the token step added.
+#' @examples
+#' \dontrun{
+#' req <- httr2::request("https://land.copernicus.eu/api/@search")
+#' req <- req_auth_m2m(req, "clms", service_key = "~/land-copernicus.json")
+#' resp <- httr2::req_perform(req)
+#' }
+#' @export
+req_auth_m2m <- function(req, profile, ...) {
+  check_request(req)
+  if (missing(profile)) {
+    m2m_abort(
+      "`profile` is missing.",
+      condition_classes("invalid_argument", "config"),
+      list(code = "invalid_argument", hint = "Name the provider, e.g. req_auth_m2m(req, \"clms\", service_key = ...).")
+    )
+  }
+  check_dots_named(...)
+  handle <- token_handle(profile, list(...))
+  req <- httr2::req_oauth(
+    req,
+    flow = httr2_flow,
+    flow_params = list(handle = handle),
+    cache = handle_cache(handle)
+  )
+  attr(req, "m2mauth") <- handle
+  req
+}
+
+#' Perform a request, renewing the token once on 401
+#'
+#' Like \code{httr2::req_perform()}, but when a request authenticated with
+#' \code{\link{req_auth_m2m}()} is answered 401 (with or without
+#' \code{WWW-Authenticate}), the token is renewed and the request sent once more.
+#' Other requests are performed unchanged.
+#'
+#' @param req An httr2 request.
+#' @param ... Passed to \code{httr2::req_perform()} (e.g. \code{path},
+#'   \code{verbosity}).
+#' @return An httr2 response.
+#' @export
+m2m_req_perform <- function(req, ...) {
+  check_request(req)
+  handle <- attr(req, "m2mauth")
+  if (!is.environment(handle)) {
+    return(httr2::req_perform(req, ...))
+  }
+  forced <- handle$forced
+  first <- tryCatch(httr2::req_perform(req, ...), httr2_http_401 = function(cnd) cnd)
+  unauthorized <- inherits(first, "httr2_http_401") ||
+    (inherits(first, "httr2_response") && httr2::resp_status(first) == 401)
+  if (!unauthorized || handle$forced > forced) {
+    # Not refused, or httr2 already renewed the token after an invalid_token answer.
+    if (inherits(first, "condition")) {
+      stop(first)
+    }
+    return(first)
+  }
+  handle$httr2_token <- NULL # the server refused a token we thought valid: renew and retry once
+  httr2::req_perform(req, ...)
+}
+
+token_handle <- function(profile, args) {
+  for (handle in the$handles) {
+    if (identical(handle$profile, profile) && identical(handle$args, args)) {
+      return(handle)
+    }
+  }
+  handle <- new.env(parent = emptyenv())
+  handle$profile <- profile
+  handle$args <- args
+  handle$margin <- if (is.numeric(args$margin)) args$margin else NULL
+  handle$token <- NULL
+  handle$httr2_token <- NULL
+  handle$source <- NULL
+  handle$cleared <- FALSE
+  handle$fetched <- 0L
+  handle$forced <- 0L
+  the$handles <- c(the$handles, list(handle))
+  handle
+}
+
+# Forget every cached token of this session (the next request fetches a new one).
+forget_tokens <- function() {
+  the$handles <- list()
+  invisible()
+}
+
+refresh_margin <- function(lifetime, margin = NULL) {
+  if (is.null(lifetime) || !is.finite(lifetime) || lifetime <= 0) {
+    return(margin %||% 30)
+  }
+  if (!is.null(margin)) {
+    return(min(margin, lifetime / 2))
+  }
+  min(max(30, 0.1 * lifetime), lifetime / 2)
+}
+
+token_is_fresh <- function(token, margin = NULL, now = Sys.time()) {
+  if (is.null(token)) {
+    return(FALSE)
+  }
+  if (is.null(token$expires_at)) {
+    return(TRUE)
+  }
+  left <- as.numeric(token$expires_at) - as.numeric(now)
+  lifetime <- if (is.null(token$issued_at)) NULL else as.numeric(token$expires_at) - as.numeric(token$issued_at)
+  left > refresh_margin(lifetime, margin)
+}
+
+handle_cache <- function(handle) {
+  list(
+    get = function() {
+      if (token_is_fresh(handle$token, handle$margin)) handle$httr2_token else NULL
+    },
+    set = function(token) {
+      handle$httr2_token <- token
+    },
+    clear = function() {
+      handle$httr2_token <- NULL
+      handle$cleared <- TRUE
+    }
+  )
+}
+
+# httr2 calls this when its cache has no usable token, or to renew one the server refused.
+httr2_flow <- function(handle) {
+  forced <- token_is_fresh(handle$token, handle$margin) && !isTRUE(handle$cleared)
+  handle$cleared <- FALSE
+  token <- handle_token(handle, force = forced)
+  # No expires_in: the cache above decides freshness with the core's margin, not httr2's 5 s.
+  httr2::oauth_token(access_token = token$access_token, token_type = "bearer")
+}
+
+has_token_source <- function() {
+  if (is.null(the$has_token_source)) {
+    mod <- core()
+    the$has_token_source <- reticulate::py_has_attr(mod, "TokenSource")
+  }
+  the$has_token_source
+}
+
+source_only <- c("margin", "store", "retry")
+
+handle_token <- function(handle, force = FALSE) {
+  call <- quote(req_auth_m2m())
+  kinds <- c(margin = "number", timeout = "number")
+  mod <- core()
+  if (has_token_source()) {
+    if (is.null(handle$source)) {
+      handle$source <- py_invoke(
+        reticulate::py_get_attr(mod, "TokenSource"),
+        c(list(profile = handle$profile), handle$args),
+        kinds,
+        call = call
+      )
+    }
+    rejected <- if (force && !is.null(handle$token)) handle$token$access_token
+    token <- py_invoke(
+      reticulate::py_get_attr(handle$source, "token"),
+      list(force = force, rejected = rejected),
+      call = call
+    )
+  } else {
+    args <- handle$args[setdiff(names(handle$args), source_only)]
+    token <- py_invoke(
+      reticulate::py_get_attr(mod, "fetch_token"),
+      c(list(profile = handle$profile), args),
+      kinds,
+      call = call
+    )
+  }
+  if (force) {
+    handle$forced <- handle$forced + 1L
+  }
+  if (!identical(token$access_token, handle$token$access_token)) {
+    handle$fetched <- handle$fetched + 1L
+  }
+  handle$token <- token
+  token
+}
