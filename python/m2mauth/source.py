@@ -130,6 +130,20 @@ class TokenSource:
         self.requests_made = 0  # token endpoint requests made by this copy (for tests and benchmarks)
         self._init_runtime()
 
+    @classmethod
+    def given_or_new(
+        cls,
+        source: TokenSource | None,
+        profile: str | Profile | Mapping[str, Any] | os.PathLike[str] | None,
+        **options: Any,
+    ) -> TokenSource:
+        """The adapters' shared constructor rule: a given source as is, else one built from the profile."""
+        if source is not None:
+            return source
+        if profile is None:
+            raise TypeError("give a profile (with credentials) or source=")
+        return cls(profile, **options)
+
     def _init_runtime(self) -> None:
         self._memory: Token | None = None
         self._guard = threading.Lock()

@@ -26,11 +26,7 @@ class HttpxAuth(httpx.Auth):
         store: Store | None = None,
         **options: Any,
     ) -> None:
-        if source is None:
-            if profile is None:
-                raise TypeError("HttpxAuth needs a profile (with credentials) or source=")
-            source = TokenSource(profile, store=store, **options)
-        self.source = source
+        self.source = TokenSource.given_or_new(source, profile, store=store, **options)
 
     def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         token = self.source.token()

@@ -33,11 +33,7 @@ class Auth(AuthBase):
         store: Store | None = None,
         **options: Any,
     ) -> None:
-        if source is None:
-            if profile is None:
-                raise TypeError("Auth needs a profile (with credentials) or source=")
-            source = TokenSource(profile, store=store, **options)
-        self.source = source
+        self.source = TokenSource.given_or_new(source, profile, store=store, **options)
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         token = self.source.token()
