@@ -51,6 +51,7 @@ import argparse
 import contextlib
 import getpass
 import json
+import math
 import os
 import re
 import sys
@@ -112,12 +113,30 @@ class UsageError(Exception):
         self.prog = prog
 
 
+_UNRECOGNIZED = "unrecognized arguments: "
+_OPTION_NAME = re.compile(r"--?[A-Za-z][A-Za-z0-9_-]*")
+
+
+def _without_values(message: str) -> str:
+    """argparse lists unrecognized arguments as given, and the value after a mistyped option name may be a
+    secret (``--clientsecret S3CRET``): only option names are shown."""
+    if not message.startswith(_UNRECOGNIZED):
+        return message
+    words: list[str] = []
+    for word in message[len(_UNRECOGNIZED) :].split(" "):
+        name, equals, _ = word.partition("=")
+        shown = name + ("=<redacted>" if equals else "") if _OPTION_NAME.fullmatch(name) else "<redacted>"
+        if not (shown == "<redacted>" and words and words[-1] == "<redacted>"):
+            words.append(shown)
+    return _UNRECOGNIZED + " ".join(words) + " (values are not shown)"
+
+
 class _Parser(argparse.ArgumentParser):
     """An ArgumentParser whose errors become UsageError (so main() can print them its own way)."""
 
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
-        raise UsageError(message, self.prog)
+        raise UsageError(_without_values(message), self.prog)
 
 
 class Console:
@@ -138,14 +157,14 @@ class Console:
         return text
 
     def out(self, text: str = "") -> None:
-        sys.stdout.write(self.scrub(text) + "\n")
+        sys.stdout.write(_writable(sys.stdout, self.scrub(text)) + "\n")
 
     def err(self, text: str) -> None:
-        sys.stderr.write(self.scrub(text) + "\n")
+        sys.stderr.write(_writable(sys.stderr, self.scrub(text)) + "\n")
 
     def secret_out(self, text: str) -> None:
         """Write what the user asked for and may be a secret itself (the access token)."""
-        sys.stdout.write(text + "\n")
+        sys.stdout.write(_writable(sys.stdout, text) + "\n")
 
     def error(self, code: str, message: str, hint: str | None) -> None:
         self.err(f"error [{code}]: {message}")
@@ -161,6 +180,18 @@ def _can_encode(stream: TextIO, text: str) -> bool:
     return True
 
 
+def _writable(stream: TextIO, text: str) -> str:
+    """Text the stream can encode: what it cannot (a path's undecodable bytes, kept by Python as lone
+    surrogates; non-ASCII on an ASCII console) is backslash-escaped, as Python's own stderr does."""
+    if _can_encode(stream, text):
+        return text
+    encoding = getattr(stream, "encoding", None) or "ascii"
+    try:
+        return text.encode(encoding, "backslashreplace").decode(encoding)
+    except LookupError:
+        return text.encode("ascii", "backslashreplace").decode("ascii")
+
+
 def _dumps(data: Any) -> str:
     return json.dumps(data, indent=2, ensure_ascii=not _can_encode(sys.stdout, "✓é"), default=str)
 
@@ -171,19 +202,34 @@ def _dumps(data: Any) -> str:
 def _read_stdin_line(option: str) -> str:
     if sys.stdin is None:
         raise UsageError(f"{option} -: there is no stdin to read from")
-    if sys.stdin.isatty():
-        value = getpass.getpass(f"{option}: ")
-    else:
-        value = sys.stdin.readline().rstrip("\r\n")
+    try:
+        if sys.stdin.isatty():
+            value = getpass.getpass(f"{option}: ")
+        else:
+            value = sys.stdin.readline().rstrip("\r\n")
+    except UnicodeDecodeError:  # bytes that are not UTF-8
+        raise UsageError(f"{option} -: stdin is not UTF-8 text") from None
     if not value:
         raise UsageError(f"{option} -: stdin gave an empty line")
-    return value
+    return _utf8_text(value, f"{option} -")
 
 
 def _read_stdin_all(what: str) -> str:
     if sys.stdin is None or sys.stdin.isatty():
         raise UsageError(f"{what}: give it as an argument, or pipe it to stdin with '-'")
-    return sys.stdin.read().strip()
+    try:
+        return _utf8_text(sys.stdin.read().strip(), what)
+    except UnicodeDecodeError:
+        raise UsageError(f"{what}: stdin is not UTF-8 text") from None
+
+
+def _utf8_text(value: str, what: str) -> str:
+    """Stdin text that can be sent: lone surrogates (undecodable bytes, PEP 383) are refused."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UsageError(f"{what}: stdin is not UTF-8 text") from None
+    return value
 
 
 def _credentials(args: argparse.Namespace, console: Console, *, stdin_taken: str | None = None) -> dict[str, Any]:
@@ -233,7 +279,7 @@ def _timeout(args: argparse.Namespace, default: float) -> float:
     value = getattr(args, "timeout", None)
     if value is None:
         return default
-    if not value > 0:
+    if not (value > 0 and math.isfinite(value)):  # inf would overflow the socket's timeout
         raise UsageError("--timeout must be a positive number of seconds")
     return float(value)
 
@@ -267,7 +313,7 @@ def _labels_path(store: Any) -> Path:
 def _read_labels(store: Any) -> dict[str, dict[str, str]]:
     try:
         data = json.loads(_labels_path(store).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):  # RecursionError: deeply nested JSON
         return {}
     if not isinstance(data, dict):
         return {}
@@ -475,10 +521,14 @@ def _entries(store: Any, now: float) -> Iterator[dict[str, Any]]:
 
     labels = _read_labels(store)
     folder = Path(store.path) / "tokens"
-    for path in sorted(folder.glob("*.json")) if folder.is_dir() else ():
+    try:
+        paths = sorted(folder.glob("*.json")) if folder.is_dir() else []
+    except OSError:  # a name too long, no permission: nothing to list
+        paths = []
+    for path in paths:
         try:
             record = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):  # RecursionError: deeply nested JSON
             continue
         token = token_from_record(record)
         if token is None:
@@ -586,7 +636,10 @@ def cmd_keygen(args: argparse.Namespace, console: Console) -> int:
             "--kid must be 1-128 characters: letters, digits and . _ : @ + - (starting with a letter or digit)"
         )
     stem = re.sub(r"[^A-Za-z0-9._-]", "_", kid)
-    folder = Path(args.out).expanduser() if args.out else Path.cwd()
+    try:
+        folder = Path(args.out).expanduser() if args.out else Path.cwd()
+    except RuntimeError:  # "~user" with no such user
+        raise ConfigError(f"cannot expand {args.out!r}", code="file_unwritable") from None
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -897,7 +950,7 @@ def _replay_file(path: Path) -> tuple[int, list[str], list[str]]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         groups = data["testGroups"]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, RecursionError) as exc:
         return 0, [f"the file cannot be read as a vector file ({type(exc).__name__})"], []
     passed, failures, skipped = 0, [], []
     for group in groups:
@@ -928,13 +981,17 @@ def _replay_file(path: Path) -> tuple[int, list[str], list[str]]:
 def cmd_vectors(args: argparse.Namespace, console: Console) -> int:
     from .profiles import spec_path
 
-    root = Path(args.path).expanduser() if args.path else spec_path("vectors")
-    if root.is_file():
-        files = [root]
-    elif root.is_dir():
-        files = sorted(root.rglob("*.json"))
-    else:
-        raise ConfigError(f"no such file or folder: {root}", code="vectors_not_found")
+    try:
+        root = Path(args.path).expanduser() if args.path else spec_path("vectors")
+        if root.is_file():
+            files = [root]
+        elif root.is_dir():
+            files = sorted(root.rglob("*.json"))
+        else:
+            raise ConfigError(f"no such file or folder: {root}", code="vectors_not_found")
+    except (OSError, RuntimeError) as exc:  # a name too long, no permission, '~user' with no such user
+        reason = getattr(exc, "strerror", None) or type(exc).__name__
+        raise ConfigError(f"cannot read {args.path!r} ({reason})", code="vectors_not_found") from None
     if not files:
         raise ConfigError(f"no vector files (*.json) in {root}", code="vectors_not_found")
     total_passed = total_failed = total_skipped = 0

@@ -71,6 +71,15 @@ class Credentials:
         return "Credentials(" + ", ".join(shown) + ")"
 
 
+def _is_unicode(text: str) -> bool:
+    """False for lone surrogates (how Python represents argv or environment bytes that are not UTF-8)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def resolve_credentials(
     profile: Profile, given: Mapping[str, Any], environ: Mapping[str, str] | None = None
 ) -> Credentials:
@@ -95,5 +104,11 @@ def resolve_credentials(
                     break
         if value is not None and name not in ("service_key", "private_key") and not isinstance(value, str):
             raise ConfigError(f"{name} must be text, not {type(value).__name__}", code="invalid_credential")
+        if isinstance(value, str) and not _is_unicode(value):
+            raise ConfigError(
+                f"{name} is not valid text: it holds bytes that are not UTF-8",
+                code="invalid_credential",
+                hint="Check the shell's or the file's encoding (the value must be UTF-8 text).",
+            )
         values[name] = value
     return Credentials(**values, from_env=tuple(used))

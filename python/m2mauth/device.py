@@ -35,6 +35,7 @@ __all__ = ["Answer", "DeviceAuthorization", "Prompt", "Send", "device_flow", "lo
 
 log = logging.getLogger("m2mauth")
 DEFAULT_INTERVAL = 5
+MAX_SECONDS = 86_400  # expires_in and interval beyond a day are nonsense (and huge ints overflow float math)
 SLOW_DOWN_STEP = 5  # RFC 8628 §3.5: slow_down adds 5 seconds to the interval
 
 
@@ -77,20 +78,21 @@ Step = Send | Prompt
 def _authorization(answer: Answer, url: str) -> DeviceAuthorization:
     try:
         data = json.loads(answer.body) if 200 <= answer.status < 300 else None
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: a deeply nested body
         data = None
     needed = ("device_code", "user_code", "verification_uri")
-    if not isinstance(data, dict) or not all(isinstance(data.get(n), str) and data.get(n) for n in needed):
-        if isinstance(data, dict) and isinstance(data.get("verification_url"), str):
+    if isinstance(data, dict) and isinstance(data.get("verification_url"), str):
+        uri = data.get("verification_uri")
+        if not (isinstance(uri, str) and uri):
             data["verification_uri"] = data["verification_url"]  # some servers use the draft's name
-        else:
-            raise error_from_response(answer.status, answer.body, answer.content_type, url=url)
+    if not isinstance(data, dict) or not all(isinstance(data.get(n), str) and data.get(n) for n in needed):
+        raise error_from_response(answer.status, answer.body, answer.content_type, url=url)
 
     def number(name: str, default: int) -> int:
         value = data.get(name)
         try:
-            return max(1, int(value)) if value is not None else default
-        except (TypeError, ValueError):
+            return min(max(1, int(value)), MAX_SECONDS) if value is not None else default
+        except (TypeError, ValueError, OverflowError):  # OverflowError: Infinity
             return default
 
     complete = data.get("verification_uri_complete")

@@ -41,7 +41,8 @@ from .credentials import Credentials, resolve_credentials
 from .diagnose import CLOCK_LEEWAY, Diagnosis, explain, inspect
 from .errors import ConfigError, M2MAuthError, TokenEndpointError, TransportError
 from .flows import Plan, plan_request
-from .keys import Key, ServiceKey, load_key, load_service_key, secret_key
+from .keys import KEY_MATERIAL_HINT, Key, ServiceKey, load_key, load_service_key, looks_like_key_material, secret_key
+from .keys import shown_path as _shown
 from .profiles import Flow, Profile, load_profile
 from .token_request import TokenRequest
 from .tokens import Token, parse_token_response
@@ -658,23 +659,31 @@ def _key_file_checks(
             where = _source(name, creds, given, profile)
             checks.append(Check("key_file", OK, f"{label} given inline ({where}), not as a file"))
             continue
-        path = Path(os.fspath(value)).expanduser()
+        hint = KEY_MATERIAL_HINT if looks_like_key_material(value) else _FILE_HINTS[name]
+        try:
+            path = Path(os.fspath(value)).expanduser()
+        except RuntimeError:  # "~user" with no such user
+            found = False
+            message = f"{label} path cannot be expanded: {_shown(value)}"
+            checks.append(Check("key_file", FAIL, message, hint, ("key_file_not_found",)))
+            continue
         try:
             info = path.stat()
         except FileNotFoundError:
             found = False
             checks.append(
-                Check("key_file", FAIL, f"{label} file not found: {path}", _FILE_HINTS[name], ("key_file_not_found",))
+                Check("key_file", FAIL, f"{label} file not found: {_shown(path)}", hint, ("key_file_not_found",))
             )
             continue
-        except OSError as exc:
+        except (OSError, ValueError) as exc:  # ValueError: NUL bytes in the name
             found = False
+            reason = getattr(exc, "strerror", None) or type(exc).__name__
             checks.append(
                 Check(
                     "key_file",
                     FAIL,
-                    f"{label} file cannot be read: {path} ({exc.strerror})",
-                    None,
+                    f"{label} file cannot be read: {_shown(path)} ({reason})",
+                    hint if looks_like_key_material(value) else None,
                     ("key_file_unreadable",),
                 )
             )
@@ -682,9 +691,7 @@ def _key_file_checks(
         if not stat.S_ISREG(info.st_mode):
             found = False
             checks.append(
-                Check(
-                    "key_file", FAIL, f"{label} path is not a file: {path}", _FILE_HINTS[name], ("key_file_not_found",)
-                )
+                Check("key_file", FAIL, f"{label} path is not a file: {_shown(path)}", hint, ("key_file_not_found",))
             )
             continue
         checks.append(
@@ -785,6 +792,11 @@ def run_doctor(
         raise ConfigError("json_body= needs send=True", code="invalid_option", hint="Pass send=True as well.")
     if send and jwt is None:
         raise ConfigError("send= needs jwt= (the grant to send)", code="invalid_option")
+    if jwt is not None:
+        try:
+            jwt.encode("utf-8")
+        except (AttributeError, UnicodeEncodeError):  # not text, or bytes that are not UTF-8 (lone surrogates)
+            raise ConfigError("jwt= must be UTF-8 text (the compact JWT)", code="invalid_option") from None
     prof = load_profile(profile)
     now = clock or time.time
     env = os.environ if environ is None else environ

@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -396,20 +397,45 @@ def utf8(text: str, what: str) -> bytes:
         raise ConfigError(f"{what} is not valid Unicode text", code="invalid_key") from None
 
 
+_KEY_MATERIAL = re.compile(r"[A-Za-z0-9+/=_\-]{40,}")
+KEY_MATERIAL_HINT = (
+    "This value is not a file path but looks like key material (base64 without its BEGIN/END lines): give the "
+    "path of the key file, or the PEM text with its -----BEGIN ... KEY----- and -----END ... KEY----- lines."
+)
+
+
+def looks_like_key_material(value: str | os.PathLike[str]) -> bool:
+    """A long base64 run, or a value no file name is: key material given where a path was expected."""
+    text = os.fspath(value)
+    return bool(_KEY_MATERIAL.fullmatch(text.strip())) or len(text) > 1024
+
+
+def shown_path(value: str | os.PathLike[str], *, quoted: bool = False) -> str:
+    """A path as messages show it; key material given in its place is described, never echoed."""
+    if looks_like_key_material(value):
+        return f"<a {len(os.fspath(value))}-character value that looks like key material>"
+    return repr(os.fspath(value)) if quoted else str(value)
+
+
 def read_file(value: str | os.PathLike[str], what: str, hint: str) -> bytes:
-    """Read a file named by the user; every failure is a ConfigError naming the path (never its content)."""
+    """Read a file named by the user; every failure is a ConfigError naming the path (never its content,
+    nor key material given in place of a path)."""
+    if looks_like_key_material(value):
+        hint = KEY_MATERIAL_HINT
     try:
         path = Path(os.fspath(value)).expanduser()
     except RuntimeError:  # "~user" with no such user
-        raise ConfigError(f"{what} path cannot be expanded: {value!r}", code="key_file_not_found", hint=hint) from None
+        raise ConfigError(
+            f"{what} path cannot be expanded: {shown_path(value, quoted=True)}", code="key_file_not_found", hint=hint
+        ) from None
     try:
         return path.read_bytes()
     except FileNotFoundError:
-        raise ConfigError(f"{what} not found: {path}", code="key_file_not_found", hint=hint) from None
+        raise ConfigError(f"{what} not found: {shown_path(path)}", code="key_file_not_found", hint=hint) from None
     except (OSError, ValueError) as exc:  # ValueError: NUL bytes, unencodable names
         reason = getattr(exc, "strerror", None) or type(exc).__name__
         raise ConfigError(
-            f"{what} cannot be read: {path!r} ({reason})", code="key_file_unreadable", hint=hint
+            f"{what} cannot be read: {shown_path(path, quoted=True)} ({reason})", code="key_file_unreadable", hint=hint
         ) from None
 
 

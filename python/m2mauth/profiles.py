@@ -320,7 +320,7 @@ def load_profile(profile: str | os.PathLike[str] | Profile | Mapping[str, Any]) 
             data = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise ConfigError(f"profile file not found: {path}", code="unknown_profile") from None
-        except (OSError, UnicodeDecodeError, ValueError) as exc:
+        except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:  # RecursionError: deep nesting
             raise ConfigError(
                 f"profile file {path} cannot be read as JSON ({type(exc).__name__})", code="invalid_profile"
             ) from None

@@ -1,7 +1,8 @@
 """Bounded retries for token requests: backoff with jitter, Retry-After, an overall deadline.
 
-Only transient failures are retried (connection errors, timeouts, 429, 5xx). An answer the RFC
-calls final (invalid_grant, invalid_client, unsupported_grant_type, ...) is raised at once.
+Only transient failures are retried (connection errors, timeouts, 429, 5xx, and a success status
+whose JSON was cut short). An answer the RFC calls final (invalid_grant, invalid_client,
+unsupported_grant_type, ...) is raised at once.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from email.utils import parsedate_to_datetime
 from typing import TypeVar
 
 from .errors import M2MAuthError, TokenEndpointError, TransportError
+from .tokens import TruncatedResponseError
 
 __all__ = ["RetryPolicy", "is_transient", "retry_after_seconds", "with_retries"]
 
@@ -57,6 +59,8 @@ NO_RETRY = RetryPolicy(attempts=1)
 def is_transient(error: M2MAuthError) -> bool:
     if isinstance(error, TransportError):
         return error.code in TRANSIENT_TRANSPORT
+    if isinstance(error, TruncatedResponseError):
+        return True  # a success status whose JSON was cut on its way: the next answer is likely whole
     if isinstance(error, TokenEndpointError):
         if error.code in FINAL_CODES:
             return False

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import os
 import threading
 import time
@@ -38,6 +39,7 @@ log = logging.getLogger("m2mauth")
 FRESH, STALE, INVALID = "fresh", "stale", "invalid"
 REFRESH_GRANTS = ("refresh_token", "get_refresh")
 REFRESH_TOKEN_WARNING = 3 * 24 * 3600  # warn when a refresh token has less than this left
+MIN_ATTEMPT_TIMEOUT = 0.1  # seconds: the timeout of an attempt started just before the retry deadline
 
 
 def refresh_margin(lifetime: float | None, margin: float | None = None) -> float:
@@ -146,6 +148,8 @@ class TokenSource:
 
     def _init_runtime(self) -> None:
         self._memory: Token | None = None
+        # (token, margin, time until which it is fresh): token() answers from this without datetime math.
+        self._fresh: tuple[Token, float | None, float] | None = None
         self._guard = threading.Lock()
         self._flight: _Flight | None = None
         self._warned_refresh_expiry = False
@@ -153,7 +157,7 @@ class TokenSource:
     # -- pickling: credentials and store configuration travel; locks, caches and sessions do not.
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
-        for name in ("_memory", "_guard", "_flight", "_warned_refresh_expiry", "session", "requests_made"):
+        for name in ("_memory", "_fresh", "_guard", "_flight", "_warned_refresh_expiry", "session", "requests_made"):
             state.pop(name, None)
         if self.clock is not None and getattr(self.clock, "__name__", "") == "<lambda>":
             state["clock"] = None
@@ -186,12 +190,22 @@ class TokenSource:
         """A valid token. ``force=True`` renews now; with ``rejected=`` (the access token a server just
         refused) only if the current token is still that one, so N threads seeing one 401 refresh once."""
         current = self._memory
+        fresh = self._fresh
+        if (
+            not force
+            and fresh is not None
+            and fresh[0] is current
+            and fresh[1] == self.margin
+            and self._now() < fresh[2]
+        ):
+            return current  # the per-request path: one clock read, no datetime arithmetic
         if current is None or self.state(current) != FRESH:
             stored = self.store.get(self.key)  # another thread, process or worker may have renewed it
             if stored is not None:
                 current = self._memory = stored
         if not force and self.state(current) == FRESH:
             assert current is not None
+            self._fresh = (current, self.margin, self._fresh_until(current))
             return current
         if (
             force
@@ -202,6 +216,12 @@ class TokenSource:
         ):
             return current
         return self._single_flight(force, rejected)
+
+    def _fresh_until(self, token: Token) -> float:
+        """The time until which state(token) is FRESH: expiry less the refresh margin (never less than 0)."""
+        if token.expires_at is None:
+            return math.inf
+        return token.expires_at.timestamp() - max(0.0, refresh_margin(token.lifetime, self.margin))
 
     def invalidate(self) -> None:
         """Forget the token here and in the store (the next call fetches a new one)."""
@@ -311,17 +331,21 @@ class TokenSource:
                 "token_endpoint"
             ]
 
+        started = time.monotonic()
+
         def attempt() -> Token:
             # A new plan per attempt: client assertions carry a fresh jti, which servers refuse to see twice.
             plan = plan_request(
                 self.profile, flow=flow.name, auth_method=self.auth_method, clock=self.clock, **credentials
             )
             self.requests_made += 1
+            # An attempt gets at most what is left of the deadline: a hung server cannot carry the caller past it.
+            left = self.retry.deadline - (time.monotonic() - started)
             return exchange(
                 plan.request,
                 profile=self.profile,
                 session=self.session,
-                timeout=self.timeout,
+                timeout=max(MIN_ATTEMPT_TIMEOUT, min(self.timeout, left)),
                 verify=self.verify,
                 proxies=self.proxies,
                 default_lifetime=self.profile.default_token_lifetime,

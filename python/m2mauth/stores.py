@@ -52,7 +52,10 @@ def token_from_record(record: Any) -> Token | None:
     def when(name: str) -> datetime | None:
         value = record.get(name)
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return datetime.fromtimestamp(value, tz=timezone.utc)
+            try:
+                return datetime.fromtimestamp(value, tz=timezone.utc)
+            except (OverflowError, OSError, ValueError):  # out of datetime's range, or NaN
+                return None
         return None
 
     def text(name: str) -> str | None:
@@ -201,7 +204,10 @@ class FileStore:
     """
 
     def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
-        self.path = Path(path).expanduser() if path is not None else default_home()
+        try:
+            self.path = Path(path).expanduser() if path is not None else default_home()
+        except RuntimeError:  # "~user" with no such user
+            raise ConfigError(f"the token store path cannot be expanded: {path!r}", code="invalid_store") from None
         self._locks: dict[str, _FileLock] = {}
         self._guard = threading.Lock()
         self._ready = False
@@ -209,10 +215,17 @@ class FileStore:
     def _prepare(self) -> None:
         if self._ready:
             return
-        for folder in (self.path, self.path / "tokens", self.path / "locks"):
-            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-            if sys.platform != "win32" and folder.stat().st_mode & 0o077:
-                os.chmod(folder, 0o700)
+        try:
+            for folder in (self.path, self.path / "tokens", self.path / "locks"):
+                folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+                if sys.platform != "win32" and folder.stat().st_mode & 0o077:
+                    os.chmod(folder, 0o700)
+        except OSError as exc:  # a file in the way, no permission, a name too long
+            raise ConfigError(
+                f"cannot create the token store {self.path}: {exc.strerror or type(exc).__name__}",
+                code="store_unwritable",
+                hint="Use a folder you can write to (store=FileStore(path), --store DIR or M2MAUTH_HOME).",
+            ) from None
         self._ready = True
 
     def _token_path(self, key: str) -> Path:
@@ -229,7 +242,7 @@ class FileStore:
             ) from None
         try:
             return token_from_record(json.loads(text))
-        except ValueError:
+        except (ValueError, RecursionError):
             return None  # never happens with atomic replace; a hand-edited file is treated as empty
 
     def put(self, key: str, token: Token) -> None:
@@ -253,7 +266,7 @@ class FileStore:
         _remove_stale_temporaries(target.parent)
 
     def delete(self, key: str) -> None:
-        with contextlib.suppress(FileNotFoundError):
+        with contextlib.suppress(FileNotFoundError, NotADirectoryError):  # as get(): nothing stored there
             self._token_path(key).unlink()
 
     def lock(self, key: str, timeout: float = LOCK_TIMEOUT) -> _FileLock:
@@ -328,7 +341,7 @@ class RedisStore:
             return None
         try:
             return token_from_record(json.loads(raw))
-        except ValueError:
+        except (ValueError, RecursionError):
             return None
 
     def put(self, key: str, token: Token) -> None:

@@ -17,7 +17,14 @@ from typing import Any
 from .errors import TokenEndpointError
 from .jws import b64url_decode
 
-__all__ = ["RFC_ERRORS", "Token", "error_from_response", "parse_token_response", "redact_text"]
+__all__ = [
+    "RFC_ERRORS",
+    "Token",
+    "TruncatedResponseError",
+    "error_from_response",
+    "parse_token_response",
+    "redact_text",
+]
 
 #: Error codes from RFC 6749 §5.2, RFC 6750 §3.1 and RFC 8628 §3.5; other strings are not trusted as codes.
 RFC_ERRORS = frozenset(
@@ -40,6 +47,8 @@ RFC_ERRORS = frozenset(
 )
 
 _SECRET_KEYS = ("access_token", "refresh_token", "id_token")
+#: A secret member of a token answer, its value possibly cut short (a truncated body): masked in excerpts.
+_SECRET_MEMBER = re.compile(r'("(?:access_token|refresh_token|id_token)"\s*:\s*")[^"]*')
 _LONG_TOKEN = re.compile(r"[A-Za-z0-9_\-]{24,}(?:\.[A-Za-z0-9_\-]{8,}){0,2}")
 _TAGS = re.compile(r"<(script|style)\b.*?</\1>|<[^>]*>", re.DOTALL | re.IGNORECASE)
 EXCERPT_LENGTH = 200
@@ -55,10 +64,26 @@ def _excerpt(body: bytes | str, content_type: str | None) -> str:
     text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
     if "html" in (content_type or "").lower() or text.lstrip()[:1] == "<":
         text = _TAGS.sub(" ", text)
+    text = _SECRET_MEMBER.sub(r"\1<redacted>", text)  # even a token too short for redact_text (a cut body)
     text = redact_text(" ".join(text.split()))  # redact first: a cut must not leave a token's prefix
     if len(text) > EXCERPT_LENGTH:
         text = text[:EXCERPT_LENGTH] + "..."
     return text
+
+
+class TruncatedResponseError(TokenEndpointError):
+    """A success status whose JSON body stops before the document ends (code ``invalid_response``).
+
+    The answer was cut on its way — most often by a proxy or a connection that failed mid-answer —
+    so, unlike a success status with an HTML page or JSON without a token, it is retried.
+    """
+
+
+def _cut_json(body: bytes | str) -> bool:
+    """Whether ``body`` starts as a JSON document but breaks off: not parseable, no closing bracket."""
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    text = text.strip()
+    return text[:1] in ("{", "[") and text[-1:] not in ("}", "]") and _load_json(text) is None
 
 
 def _utc(epoch: float) -> datetime:
@@ -200,6 +225,16 @@ def error_from_response(
     )
     if data is not None:
         kind = "JSON without an access_token or error"
+    elif 200 <= status < 300 and _cut_json(body):
+        return TruncatedResponseError(
+            f"the token endpoint answered HTTP {status} with a JSON body cut short: {excerpt!r}",
+            code=code,
+            status=status,
+            excerpt=excerpt,
+            url=url,
+            hint="The answer was cut on its way (a proxy or the connection failed mid-answer); try again. "
+            "If it persists, check the proxy between you and the token endpoint.",
+        )
     return TokenEndpointError(
         f"the token endpoint answered HTTP {status} with {what} ({kind}): {excerpt!r}",
         code=code,

@@ -8,6 +8,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -16,7 +17,7 @@ from urllib.parse import urlsplit
 
 from .errors import ConfigError, TokenEndpointError, TransportError
 from .profiles import Profile
-from .token_request import TokenRequest
+from .token_request import SECRET_FIELDS, TokenRequest
 from .tokens import Token, error_from_response, parse_token_response
 
 if TYPE_CHECKING:
@@ -55,6 +56,47 @@ def check_url(url: str) -> None:
             hint="Use the https:// URL of the token endpoint; http is allowed only for loopback test servers.",
         )
     raise ConfigError(f"not an http(s) URL: {url!r}", code="invalid_url")
+
+
+_SECRET_QUERY = re.compile(
+    r"(?<=[?&;])(" + "|".join(sorted(re.escape(name) for name in SECRET_FIELDS)) + r")=[^&#\s\"']*", re.IGNORECASE
+)
+#: urllib3's loggers that write request URLs, query string included (the request line at DEBUG, retries, redirects).
+URLLIB3_LOGGERS = ("urllib3.connectionpool", "urllib3.util.retry", "urllib3.poolmanager")
+
+
+def redact_query(text: str) -> str:
+    """Mask the values of secret query parameters (OpenAIRE's ``refreshToken=...``) in a URL or a log line."""
+    return _SECRET_QUERY.sub(lambda match: match.group(1) + "=<redacted>", text)
+
+
+class _QueryRedactor(logging.Filter):
+    """Masks secret query values in urllib3's log records, whoever handles them.
+
+    urllib3 logs every request line at DEBUG with its query string, and a GET refresh endpoint
+    (OpenAIRE's ``getAccessToken?refreshToken=...``) carries the refresh token there. A filter on the
+    logger runs before any handler, the caller's own included.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):  # a malformed record: leave it to logging's own error handling
+            return True
+        redacted = redact_query(message)
+        if redacted != message:
+            record.msg, record.args = redacted, ()
+        return True
+
+
+_query_redactor = _QueryRedactor()
+
+
+def _redact_urllib3_logs(request: TokenRequest) -> None:
+    """Before a request with a secret in its query string: filter urllib3's loggers (once; idempotent)."""
+    if request.method == "GET" and any(name in SECRET_FIELDS for name, _ in request.form):
+        for name in URLLIB3_LOGGERS:
+            logging.getLogger(name).addFilter(_query_redactor)
 
 
 def _session() -> requests.Session:
@@ -111,6 +153,7 @@ def exchange(
             hint="Pass verify='/path/to/ca-bundle.pem' to trust a private CA instead.",
         )
     http = session or default_session()
+    _redact_urllib3_logs(request)
     started = time.monotonic()
     try:
         response = http.request(
@@ -122,8 +165,11 @@ def exchange(
             allow_redirects=False,
             verify=verify,
             proxies=dict(proxies) if proxies else None,
+            stream=True,  # the body is read by _read_answer, within the timeout
         )
     except requests.exceptions.ProxyError as exc:
+        if _PROXY_AUTH_REFUSED.search(str(exc)):  # the 407 answered a CONNECT (an https token URL)
+            raise _proxy_auth_required(urlsplit(request.url).hostname) from _plain(exc)
         raise TransportError(
             f"the proxy refused the connection to {urlsplit(request.url).hostname}",
             code="proxy_error",
@@ -149,19 +195,23 @@ def exchange(
         ) from _plain(exc)
     elapsed = time.monotonic() - started
     log.debug("token request %s %s -> HTTP %s in %.3f s", request.method, request.url, response.status_code, elapsed)
-    if 300 <= response.status_code < 400:
-        raise TokenEndpointError(
-            f"the token endpoint redirected (HTTP {response.status_code}); credentials are not sent to another URL",
-            code="redirect",
-            status=response.status_code,
-            url=request.url,
-            hint=f"Use the final URL as token_url: {response.headers.get('Location', '(no Location header)')}",
-        )
+    with response:  # streamed: the connection goes back to the pool (or is closed) whatever happens
+        if 300 <= response.status_code < 400:
+            raise TokenEndpointError(
+                f"the token endpoint redirected (HTTP {response.status_code}); credentials are not sent to another URL",
+                code="redirect",
+                status=response.status_code,
+                url=request.url,
+                hint=f"Use the final URL as token_url: {response.headers.get('Location', '(no Location header)')}",
+            )
+        if response.status_code == 407:  # a proxy's own answer to a plain-http request, not the token endpoint's
+            raise _proxy_auth_required(urlsplit(request.url).hostname)
+        content = _read_answer(response, timeout, urlsplit(request.url).hostname)
     now = (clock or time.time)()
     try:
         return parse_token_response(
             response.status_code,
-            response.content,
+            content,
             response.headers.get("Content-Type"),
             now=now,
             default_lifetime=default_lifetime,
@@ -178,6 +228,66 @@ REFRESH_REFUSED_HINT = (
     "The refresh token was refused: it expired, was revoked, or was already used once (servers that rotate "
     "refresh tokens accept each one only once). Log in again (m2mauth.login) or get a new one from the provider."
 )
+
+
+_PROXY_AUTH_REFUSED = re.compile(r"Tunnel connection failed: 407\b")
+
+
+def _proxy_auth_required(host: str | None) -> TransportError:
+    return TransportError(
+        f"the proxy asks for credentials to reach {host} (HTTP 407 Proxy Authentication Required)",
+        code="proxy_error",
+        hint="Give the proxy's credentials in its URL: HTTPS_PROXY=http://user:password@proxy:port (or proxies=), "
+        "with special characters percent-encoded; or, if the token endpoint needs no proxy, list its host in NO_PROXY.",
+    )
+
+
+def _read_answer(response: requests.Response, timeout: float, host: str | None) -> bytes:
+    """The body of the answer, which must arrive within ``timeout`` seconds of its head.
+
+    requests' timeout bounds each read, not the whole answer: a peer sending a few bytes now and then
+    would otherwise hold the caller for as long as it likes. (The status line and headers are still
+    bounded per read only; requests has no way to bound them as a whole.)
+    """
+    import requests
+    import urllib3
+
+    read1 = getattr(response.raw, "read1", None)  # urllib3 2: whatever has arrived, in one read at most
+    if read1 is None:  # another kind of raw stream (an adapter of the caller's): read it the usual way
+        try:
+            return response.content
+        except requests.exceptions.RequestException as exc:
+            raise _broken_answer(host) from _plain(exc)
+    until = time.monotonic() + timeout
+    chunks: list[bytes] = []
+    while True:
+        if time.monotonic() > until:
+            raise TransportError(
+                f"the answer from {host} did not arrive in full within {timeout:g} s",
+                code="timeout",
+                hint="The token endpoint, or a proxy on the way, is sending its answer very slowly; retry later.",
+            )
+        try:
+            chunk = read1(64 * 1024, decode_content=True)
+        except urllib3.exceptions.ReadTimeoutError as exc:
+            raise TransportError(
+                f"the answer from {host} stopped for more than {timeout:g} s",
+                code="timeout",
+                hint="The token endpoint is slow or unreachable; retry later or raise timeout=.",
+            ) from _plain(exc)
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise _broken_answer(host) from _plain(exc)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+
+
+def _broken_answer(host: str | None) -> TransportError:
+    return TransportError(
+        f"the connection to {host} broke during the answer",
+        code="connection_error",
+        hint="The connection was reset or closed early (by the server or a proxy); retry later.",
+    )
 
 
 def _is_refresh(request: TokenRequest) -> bool:
@@ -215,7 +325,7 @@ def discover(
         ) from None
     try:
         metadata = response.json() if response.status_code == 200 else None
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):  # RecursionError: a deeply nested document
         metadata = None
     if not isinstance(metadata, dict) or not isinstance(metadata.get("token_endpoint"), str):
         raise error_from_response(response.status_code, response.content, response.headers.get("Content-Type"), url=url)
