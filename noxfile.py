@@ -45,6 +45,16 @@ def vectors(session: nox.Session) -> None:
 
 
 @nox.session
+def bench(session: nox.Session) -> None:
+    """Benchmarks as ratios against baselines run side by side; writes tests/benchmarks/RESULTS.md.
+
+    Not a default session: it takes minutes and wants a quiet machine (`nox -s bench -- --quick`).
+    """
+    _install(session, "requests-oauthlib>=2")
+    session.run("python", "tests/benchmarks/run.py", *session.posargs)
+
+
+@nox.session
 def demo(session: nox.Session) -> None:
     """The CLMS flow end to end against the local provider, then the two classic mistakes diagnosed."""
     _install(session)

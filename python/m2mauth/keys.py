@@ -505,9 +505,11 @@ class ServiceKey:
 SERVICE_KEY_FIELDS = ("client_id", "user_id", "token_uri", "private_key")
 
 
-def load_service_key(value: str | bytes | os.PathLike[str] | Mapping[str, Any]) -> ServiceKey:
-    """Read a CLMS service key from a path, JSON text or a mapping."""
+def load_service_key(value: str | bytes | os.PathLike[str] | Mapping[str, Any] | ServiceKey) -> ServiceKey:
+    """Read a CLMS service key from a path, JSON text or a mapping (a loaded ServiceKey is returned as is)."""
     data: Any
+    if isinstance(value, ServiceKey):
+        return value
     if isinstance(value, Mapping):
         data = value
     else:

@@ -287,8 +287,13 @@ def profile_from_dict(data: Any, source: str | None = None) -> Profile:
 
 def list_profiles() -> list[str]:
     """Names of the profiles shipped with m2mauth."""
-    folder = spec_path("profiles")
-    return sorted(p.stem for p in folder.glob("*.json"))
+    return list(_shipped_names())
+
+
+@cache
+def _shipped_names() -> tuple[str, ...]:
+    # The shipped files do not change while the process runs: list the folder once.
+    return tuple(sorted(p.stem for p in spec_path("profiles").glob("*.json")))
 
 
 @cache
@@ -304,7 +309,7 @@ def load_profile(profile: str | os.PathLike[str] | Profile | Mapping[str, Any]) 
     if isinstance(profile, Mapping):
         return profile_from_dict(profile)
     text = os.fspath(profile)
-    if isinstance(profile, str) and text in list_profiles():
+    if isinstance(profile, str) and text in _shipped_names():
         return _builtin(text)
     try:
         path = Path(text).expanduser()

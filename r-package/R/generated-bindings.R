@@ -192,11 +192,11 @@ m2m_load_profile <- function(profile) {
   m2m_call("load_profile", list(profile = profile), kinds = c())
 }
 
-#' Read a CLMS service key from a path, JSON text or a mapping
+#' Read a CLMS service key from a path, JSON text or a mapping (a loaded ServiceKey is returned as is)
 #'
 #' Generated from the Python core's \code{m2mauth.load_service_key()}: same arguments, same defaults. Errors are classed R conditions (see \link{m2mauth_error}).
 #'
-#' @param value A path, JSON text or a named list. (Python: \code{str | bytes | os.PathLike[str] | Mapping[str, Any]}.)
+#' @param value A path, JSON text or a named list. (Python: \code{str | bytes | os.PathLike[str] | Mapping[str, Any] | ServiceKey}.)
 #' @return The core's \code{ServiceKey}, a Python object (read its fields with \code{$}).
 #' @export
 m2m_load_service_key <- function(value) {
