@@ -824,10 +824,9 @@ def _find_file(reference: str, start: Path) -> Path:
 
 
 def _resolve(value: Any, start: Path) -> Any:
-    if isinstance(value, dict) and set(value) == {"file"}:
-        path = _find_file(str(value["file"]), start)
-        return path.read_text(encoding="utf-8") if path.suffix == ".secret" else str(path)
-    return value
+    from .vectors import resolve_reference
+
+    return resolve_reference(value, lambda name: _find_file(name, start))
 
 
 def _group_key(group: dict[str, Any], start: Path) -> Any:
@@ -862,24 +861,10 @@ def _check_signature(jwt: str, key: Any, reproducible: bool) -> None:
 
 
 def _replay_token_request(test: dict[str, Any], key: Any, start: Path) -> None:
-    from .flows import plan_request
+    from .vectors import plan_for_vector
 
-    inp = test["input"]
-    credentials = {k: _resolve(v, start) for k, v in inp.items() if k in CREDENTIAL_NAMES}
-    jti = inp.get("jti")
     try:
-        plan = plan_request(
-            inp["profile"],
-            flow=inp.get("flow"),
-            auth_method=inp.get("auth_method"),
-            basic_encoding=inp.get("basic_encoding"),
-            alg=inp.get("alg"),
-            lifetime=inp.get("lifetime"),
-            now=inp["now"],
-            jti_source=(lambda: str(jti)) if jti else None,
-            environ={},
-            **credentials,
-        )
+        plan = plan_for_vector(test["input"], lambda value: _resolve(value, start))
     except ConfigError as err:
         if test.get("result") == "invalid" and err.code == test.get("error_code"):
             return

@@ -24,8 +24,8 @@ sys.path.insert(0, str(ROOT / "python"))
 import m2mauth  # noqa: E402
 from m2mauth.assertions import make_assertion  # noqa: E402
 from m2mauth.errors import ConfigError  # noqa: E402
-from m2mauth.flows import plan_request  # noqa: E402
 from m2mauth.keys import Key, load_key, secret_key  # noqa: E402
+from m2mauth.vectors import plan_for_vector, resolve_reference  # noqa: E402
 
 NOW = 1767225600  # 2026-01-01T00:00:00Z
 SPECIAL_SECRET = "s3:cr%t+é 🔑"
@@ -91,10 +91,7 @@ def key_ref(name: str) -> dict[str, str]:
 
 def resolve(value: Any) -> Any:
     """Turn {"file": ...} references into what the core takes (paths; secrets as text)."""
-    if isinstance(value, dict) and set(value) == {"file"}:
-        path = SPEC / value["file"]
-        return path.read_text(encoding="utf-8") if path.suffix == ".secret" else str(path)
-    return value
+    return resolve_reference(value, lambda name: SPEC / name)
 
 
 @dataclass
@@ -136,22 +133,9 @@ def group_key(name: str | None) -> dict[str, Any] | None:
 
 def run_case(case: Case, tc_id: int) -> dict[str, Any]:
     inp = case.input
-    credentials = {k: resolve(v) for k, v in inp.items() if k in m2mauth.credentials.CREDENTIAL_NAMES}  # type: ignore[attr-defined]
     test: dict[str, Any] = {"tcId": tc_id, "comment": case.comment, "flags": case.flags, "input": inp}
-    jti = inp.get("jti")
     try:
-        plan = plan_request(
-            inp["profile"],
-            flow=inp.get("flow"),
-            auth_method=inp.get("auth_method"),
-            basic_encoding=inp.get("basic_encoding"),
-            alg=inp.get("alg"),
-            lifetime=inp.get("lifetime"),
-            now=inp["now"],
-            jti_source=(lambda: str(jti)) if jti else None,
-            environ={},
-            **credentials,
-        )
+        plan = plan_for_vector(inp, resolve)
     except ConfigError as err:
         if case.expect_error is None:
             raise
