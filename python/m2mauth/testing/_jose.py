@@ -167,7 +167,7 @@ def new_rsa_key() -> rsa.RSAPrivateKey:
 
 
 def pkcs1_pem(key: rsa.RSAPrivateKey) -> str:
-    """PKCS#1 PEM ("BEGIN RSA PRIVATE KEY"), the format of CLMS service keys."""
+    """PKCS#1 PEM (the traditional "RSA" PEM form), the format of CLMS service keys."""
     return key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.TraditionalOpenSSL,
