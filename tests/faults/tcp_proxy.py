@@ -193,7 +193,7 @@ class FaultProxy:
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         listener.bind(("127.0.0.1", 0))
-        listener.listen(16)
+        listener.listen(MAX_CONNECTIONS)  # a backlog below the connection cap would reset bursts
         listener.settimeout(0.1)
         self._listener = listener
         self.port = int(listener.getsockname()[1])

@@ -19,6 +19,7 @@ import select
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -1022,6 +1023,33 @@ def test_many_concurrent_clients(provider: LocalProvider) -> None:
     assert len(set(tokens)) == 48
     assert provider.token_requests("generic") == 48
     assert len(provider.requests_log) == 96
+
+
+@pytest.mark.parametrize("clients", [64, 200])
+def test_clients_connecting_at_the_same_instant(provider: LocalProvider, clients: int) -> None:
+    """Many clients connect at one instant (a barrier releases them together), as a user's
+    parallel pipeline does. With socketserver's default listen backlog of 5 the kernel
+    overflowed into SYN cookies and reset most of these connections (ConnectionResetError 104)."""
+    provider.add_client("generic", "burst", "burst-secret")
+    start = threading.Barrier(clients)
+
+    def fetch(_: int) -> str:
+        start.wait(timeout=60)
+        with requests.Session() as session:
+            answer = session.post(
+                provider.token_url("generic"),
+                data={"grant_type": "client_credentials"},
+                headers={"Authorization": basic("burst", "burst-secret")},
+                timeout=TIMEOUT * 3,
+            )
+        assert answer.status_code == 200, answer.text
+        token: str = answer.json()["access_token"]
+        return token
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=clients) as pool:
+        tokens = list(pool.map(fetch, range(clients)))
+    assert len(set(tokens)) == clients
+    assert provider.token_requests("generic") == clients
 
 
 # -- command line ----------------------------------------------------------------------------

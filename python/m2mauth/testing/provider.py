@@ -84,6 +84,7 @@ FAULT_KINDS: tuple[str, ...] = ("429", "503", "slow", "html", "truncated_json", 
 MAX_FAULT_DELAY = 30.0  # seconds; every sleep of the server is bounded by this
 MAX_BODY = 1 << 20
 STOP_TIMEOUT = 5.0
+LISTEN_BACKLOG = max(socket.SOMAXCONN, 1024)
 _OPENAIRE_REFRESH_FLOWS = frozenset(
     {"refresh_token", "refresh", "personal", "personal_token", "personal_refresh", "get_refresh"}
 )
@@ -232,7 +233,13 @@ def _phrase(status: int) -> str:
 
 
 class _Server(ThreadingHTTPServer):
-    daemon_threads = True
+    daemon_threads = True  # a client that never hangs up must not keep the process alive
+    # socketserver's default listen backlog is 5: with more clients connecting at once the
+    # kernel's SYN queue overflows into SYN cookies, whose connections are then dropped and
+    # reset when the accept queue is full (ConnectionResetError under load). Users test their
+    # concurrent pipelines against this server, so take what the kernel allows (it caps the
+    # value at net.core.somaxconn).
+    request_queue_size = LISTEN_BACKLOG
 
     def __init__(self, address: tuple[str, int], provider: LocalProvider) -> None:
         self.provider = provider
