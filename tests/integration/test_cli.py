@@ -225,7 +225,7 @@ def test_an_unexpected_error_is_one_line_and_exit_5(run: Run, monkeypatch: pytes
     def broken(args: Any, console: Any) -> int:
         raise RuntimeError(f"internal detail {CANARY}")
 
-    monkeypatch.setattr(cli, "cmd_profiles", broken)
+    monkeypatch.setattr(cli.profiles, "cmd_profiles", broken)
     result = run("profiles")
     assert result.code == cli.EXIT_OTHER
     assert result.err.startswith("error [internal_error]: unexpected RuntimeError")
@@ -239,7 +239,7 @@ def test_ctrl_c_exits_5(run: Run, monkeypatch: pytest.MonkeyPatch) -> None:
     def interrupted(args: Any, console: Any) -> int:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli, "cmd_status", interrupted)
+    monkeypatch.setattr(cli.login, "cmd_status", interrupted)
     result = run("status")
     assert result.code == cli.EXIT_OTHER and "error [interrupted]" in result.err
 
@@ -321,8 +321,8 @@ def test_device_login_then_status_token_and_logout(run: Run, monkeypatch: pytest
             shown.append(authorization.user_code)
             provider.approve_device(authorization.user_code)
 
-        original = cli._show_device_prompt
-        monkeypatch.setattr(cli, "_show_device_prompt", approve)
+        original = cli.login._show_device_prompt
+        monkeypatch.setattr(cli.login, "_show_device_prompt", approve)
         options = ["--client-id", "cdse-public", "--issuer", provider.issuer_url(), "--store", str(tmp_path / "s")]
         login = run("login", "cdse-openeo", *options, "--timeout", "10")
         assert login.code == 0, login.err

@@ -1,0 +1,48 @@
+"""``m2mauth doctor``: run the checklist of :mod:`m2mauth.doctor` and print it."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .common import (
+    DOCTOR_TIMEOUT,
+    EXIT_FAILED,
+    EXIT_OK,
+    Console,
+    UsageError,
+    can_encode,
+    credentials_from,
+    dumps,
+    read_stdin_all,
+    timeout_from,
+)
+
+
+def cmd_doctor(args: argparse.Namespace, console: Console) -> int:
+    from ..doctor import run_doctor
+
+    if args.json_body and not args.send:
+        raise UsageError("--json-body needs --send (it says how the grant is sent)")
+    if args.send and args.jwt is None:
+        raise UsageError("--send needs --jwt (the grant to send); without --jwt doctor tries the exchange itself")
+    jwt = args.jwt
+    if jwt == "-":
+        jwt = read_stdin_all("--jwt")
+    credentials = credentials_from(args, console, stdin_taken="--jwt" if args.jwt == "-" else None)
+    report = run_doctor(
+        args.profile,
+        jwt=jwt,
+        send=args.send,
+        json_body=args.json_body,
+        flow=args.flow,
+        auth_method=args.auth_method,
+        try_exchange=not args.no_exchange,
+        timeout=timeout_from(args, DOCTOR_TIMEOUT),
+        **credentials,
+    )
+    if args.json:
+        console.out(dumps(report.to_dict()))
+    else:
+        console.out(report.render(ascii_only=not can_encode(sys.stdout, "✓✗·—§")))
+    return EXIT_OK if report.ok else EXIT_FAILED

@@ -1,0 +1,109 @@
+"""``m2mauth keygen``: an RSA key pair with the public JWK a provider's registration asks for."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+from pathlib import Path
+
+from ..errors import ConfigError, M2MAuthError
+from .common import EXIT_OK, Console, UsageError
+
+_KID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@+-]{0,127}$")
+PUBLIC_JWK_MEMBERS = ("kty", "e", "kid", "alg", "n")
+KEYSTORE_JWK_MEMBERS = ("p", "kty", "q", "d", "e", "kid", "qi", "dp", "alg", "dq", "n")
+
+
+def _b64_int(value: int) -> str:
+    from ..jws import b64url_encode
+
+    return b64url_encode(value.to_bytes((value.bit_length() + 7) // 8 or 1, "big"))
+
+
+def _write_file(path: Path, data: bytes, mode: int, force: bool) -> None:
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if force else os.O_EXCL)
+    try:
+        fd = os.open(path, flags, mode)
+    except FileExistsError:
+        raise ConfigError(
+            f"{path} exists already", code="file_exists", hint="Pass --force to replace it, or --out another folder."
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot write {path}: {exc.strerror}", code="file_unwritable") from None
+    try:
+        if hasattr(os, "fchmod"):
+            os.fchmod(fd, mode)  # also when --force replaced a file that had another mode
+        os.write(fd, data)
+    finally:
+        os.close(fd)
+
+
+def cmd_keygen(args: argparse.Namespace, console: Console) -> int:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from ..keys import load_key
+
+    kid: str = args.kid
+    if not _KID.match(kid):
+        raise UsageError(
+            "--kid must be 1-128 characters: letters, digits and . _ : @ + - (starting with a letter or digit)"
+        )
+    stem = re.sub(r"[^A-Za-z0-9._-]", "_", kid)
+    try:
+        folder = Path(args.out).expanduser() if args.out else Path.cwd()
+    except RuntimeError:  # "~user" with no such user
+        raise ConfigError(f"cannot expand {args.out!r}", code="file_unwritable") from None
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"cannot create {folder}: {exc.strerror}", code="file_unwritable") from None
+    paths = {
+        "private_key": folder / f"{stem}.private.pem",
+        "keystore_jwk": folder / f"{stem}.keystore.jwk.json",
+        "public_jwk": folder / f"{stem}.public.jwk.json",
+    }
+    if not args.force:
+        for path in paths.values():
+            if path.exists():
+                raise ConfigError(
+                    f"{path} exists already",
+                    code="file_exists",
+                    hint="Pass --force to replace it, or --out another folder.",
+                )
+    private = rsa.generate_private_key(public_exponent=65537, key_size=args.bits)
+    pem = private.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    public_jwk = load_key(pem, kid=kid).public_jwk()
+    if tuple(public_jwk) != PUBLIC_JWK_MEMBERS or public_jwk["alg"] != "RS256":
+        raise M2MAuthError("the public JWK does not have the members OpenAIRE asks for", code="internal_error")
+    numbers = private.private_numbers()
+    members = {
+        "p": _b64_int(numbers.p),
+        "kty": "RSA",
+        "q": _b64_int(numbers.q),
+        "d": _b64_int(numbers.d),
+        "e": public_jwk["e"],
+        "kid": kid,
+        "qi": _b64_int(numbers.iqmp),
+        "dp": _b64_int(numbers.dmp1),
+        "alg": "RS256",
+        "dq": _b64_int(numbers.dmq1),
+        "n": public_jwk["n"],
+    }
+    keystore = {name: members[name] for name in KEYSTORE_JWK_MEMBERS}
+    _write_file(paths["private_key"], pem, 0o600, args.force)
+    _write_file(paths["keystore_jwk"], (json.dumps(keystore, indent=2) + "\n").encode("ascii"), 0o600, args.force)
+    _write_file(paths["public_jwk"], (json.dumps(public_jwk, indent=2) + "\n").encode("ascii"), 0o644, args.force)
+    console.out(json.dumps(public_jwk, indent=2))
+    console.err(f"private key:  {paths['private_key']} (mode 0600; keep it secret, never register or share it)")
+    console.err(f"keystore JWK: {paths['keystore_jwk']} (mode 0600; the private key as a JWK, keep it secret)")
+    console.err(f"public JWK:   {paths['public_jwk']} (the JSON above)")
+    console.err(
+        "Register the public JWK above with the provider (OpenAIRE: service registration, Advanced security), "
+        f"then: m2mauth token openaire --client-id SERVICE_ID --private-key {paths['private_key']} --key-id {kid}"
+    )
+    return EXIT_OK
