@@ -497,6 +497,31 @@ def test_keygen_writes_private_files_0600_and_the_openaire_public_jwk(
     assert stat.S_IMODE(private_pem.stat().st_mode) == 0o600
 
 
+def test_keygen_redirected_to_a_file_as_help_shows(tmp_path: Path) -> None:
+    """`m2mauth keygen --kid X > X.public.jwk.json` (the --help example): the shell creates that file before
+    keygen runs, so keygen must not write it too (it failed with file_exists and left the file empty)."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "python"), os.environ.get("PYTHONPATH")])),
+    }
+    target = tmp_path / "my-service.public.jwk.json"
+    with target.open("wb") as stdout:  # what `> my-service.public.jwk.json` does
+        done = subprocess.run(
+            [sys.executable, "-m", "m2mauth", "keygen", "--kid", "my-service"],
+            cwd=tmp_path, env=env, stdout=stdout, stderr=subprocess.PIPE, timeout=120, check=False,
+        )  # fmt: skip
+    assert done.returncode == 0, done.stderr.decode()
+    public = json.loads(target.read_text())
+    assert list(public) == ["kty", "e", "kid", "alg", "n"] and public["kid"] == "my-service"
+    private_pem = tmp_path / "my-service.private.pem"
+    assert stat.S_IMODE(private_pem.stat().st_mode) == 0o600
+    private = serialization.load_pem_private_key(private_pem.read_bytes(), password=None)
+    assert jwt.decode(
+        jwt.encode({"sub": "x"}, private, algorithm="RS256"), jwt.PyJWK(public).key, algorithms=["RS256"]
+    ) == {"sub": "x"}
+    assert b"stdout only" in done.stderr and b"PRIVATE KEY" not in done.stderr
+
+
 # -- profiles and vectors ------------------------------------------------------------------------
 
 

@@ -63,8 +63,11 @@ def cmd_keygen(args: argparse.Namespace, console: Console) -> int:
     paths = {
         "private_key": folder / f"{stem}.private.pem",
         "keystore_jwk": folder / f"{stem}.keystore.jwk.json",
-        "public_jwk": folder / f"{stem}.public.jwk.json",
     }
+    # Without --out the public JWK goes to stdout only: `keygen --kid X > X.public.jwk.json` (as --help shows)
+    # has the shell create that file before keygen runs, so writing it here as well would collide with it.
+    if args.out:
+        paths["public_jwk"] = folder / f"{stem}.public.jwk.json"
     if not args.force:
         for path in paths.values():
             if path.exists():
@@ -97,11 +100,12 @@ def cmd_keygen(args: argparse.Namespace, console: Console) -> int:
     keystore = {name: members[name] for name in KEYSTORE_JWK_MEMBERS}
     _write_file(paths["private_key"], pem, 0o600, args.force)
     _write_file(paths["keystore_jwk"], (json.dumps(keystore, indent=2) + "\n").encode("ascii"), 0o600, args.force)
-    _write_file(paths["public_jwk"], (json.dumps(public_jwk, indent=2) + "\n").encode("ascii"), 0o644, args.force)
+    if "public_jwk" in paths:
+        _write_file(paths["public_jwk"], (json.dumps(public_jwk, indent=2) + "\n").encode("ascii"), 0o644, args.force)
     console.out(json.dumps(public_jwk, indent=2))
     console.err(f"private key:  {paths['private_key']} (mode 0600; keep it secret, never register or share it)")
     console.err(f"keystore JWK: {paths['keystore_jwk']} (mode 0600; the private key as a JWK, keep it secret)")
-    console.err(f"public JWK:   {paths['public_jwk']} (the JSON above)")
+    console.err(f"public JWK:   {paths.get('public_jwk', 'stdout only (no --out given)')} (the JSON above)")
     console.err(
         "Register the public JWK above with the provider (OpenAIRE: service registration, Advanced security), "
         f"then: m2mauth token openaire --client-id SERVICE_ID --private-key {paths['private_key']} --key-id {kid}"

@@ -218,7 +218,9 @@ def build_parser() -> argparse.ArgumentParser:
         "Make an RSA key pair: the private key (PEM, mode 0600), the public JWK exactly as OpenAIRE's advanced "
         "service registration asks (kty, e, kid, alg, n) and the full keystore JWK (mode 0600).",
         """
-        Prints the public JWK (to register with the provider) and the paths; never the private key.
+        Prints the public JWK (to register with the provider) on stdout and the paths on stderr; never
+        the private key. Without --out, the private key files go to the current folder and the public
+        JWK to stdout only (redirect it to a file, as below).
 
         examples:
           m2mauth keygen --kid my-service-2025 --out ~/.config/m2mauth/keys
@@ -227,7 +229,12 @@ def build_parser() -> argparse.ArgumentParser:
         keygen_command.cmd_keygen,
     )
     keygen.add_argument("--kid", required=True, metavar="KID", help="the key id (registered with the public key)")
-    keygen.add_argument("--out", metavar="DIR", help="folder for the files (default: the current folder)")
+    keygen.add_argument(
+        "--out",
+        metavar="DIR",
+        help="folder for all three files (default: the private key files in the current folder, the public JWK "
+        "on stdout only)",
+    )
     keygen.add_argument("--bits", type=int, default=2048, choices=(2048, 3072, 4096), help="RSA key size")
     keygen.add_argument("--force", action="store_true", help="replace files that exist")
 
