@@ -15,7 +15,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from .client_auth import AUTH_METHODS
 from .errors import ConfigError
 
 __all__ = [
@@ -157,130 +156,88 @@ class Profile:
         return None
 
 
-def _strings(value: Any, where: str) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    if isinstance(value, str):
-        return (value,)
-    if isinstance(value, list) and all(isinstance(v, str) for v in value):
-        return tuple(value)
-    raise ConfigError(f"{where} must be a string or a list of strings", code="invalid_profile")
+PROFILE_SCHEMA = "profile.schema.json"
+#: How many problems one error lists (the first ones found; fixing them shows the rest).
+MAX_PROBLEMS = 5
 
 
-def _opt_str(data: Mapping[str, Any], name: str, where: str) -> str | None:
-    value = data.get(name)
-    if value is None or isinstance(value, str):
-        return value
-    raise ConfigError(f"{where}.{name} must be a string", code="invalid_profile")
+def _int(value: Any) -> int | None:
+    # The schema counts 900.0 as an integer; the Profile holds ints.
+    return None if value is None else int(value)
 
 
-def _opt_int(data: Mapping[str, Any], name: str, where: str) -> int | None:
-    value = data.get(name)
-    if value is None or (isinstance(value, int) and not isinstance(value, bool) and value > 0):
-        return value
-    raise ConfigError(f"{where}.{name} must be a positive integer", code="invalid_profile")
+def _label(data: Any, source: str | None) -> str:
+    name = data.get("name") if isinstance(data, Mapping) else None
+    label = f"profile {name!r}" if isinstance(name, str) and name else "the profile"
+    return f"{label} ({source})" if source else label
 
 
-def _mapping(value: Any, where: str) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
-        raise ConfigError(f"{where} must be an object", code="invalid_profile")
-    return value
+def validate_profile(data: Any, source: str | None = None) -> None:
+    """Raise ConfigError(invalid_profile) naming each member the spec's profile schema rejects."""
+    from .schema_check import check, load_schema
+
+    problems = check(data, load_schema(PROFILE_SCHEMA))
+    if not problems:
+        return
+    shown = "; ".join(str(p) for p in problems[:MAX_PROBLEMS])
+    more = len(problems) - MAX_PROBLEMS
+    raise ConfigError(
+        f"{_label(data, source)} is not valid: {shown}" + (f" (and {more} more)" if more > 0 else ""),
+        code="invalid_profile",
+        hint="Each member is described in spec/schema/profile.schema.json; "
+        "the README section 'Writing your own profile' has a complete example.",
+    )
 
 
 def profile_from_dict(data: Any, source: str | None = None) -> Profile:
-    """Validate and build a Profile from parsed JSON (errors name the bad member)."""
-    data = _mapping(data, "profile")
-    name = _opt_str(data, "name", "profile")
-    if not name:
-        raise ConfigError("the profile has no name", code="invalid_profile")
+    """Validate against the spec's profile schema, then build a Profile (errors name the bad member)."""
+    validate_profile(data, source)
     flows = []
-    raw_flows = data.get("flows")
-    if not isinstance(raw_flows, list) or not raw_flows:
-        raise ConfigError(f"profile {name!r} has no flows", code="invalid_profile")
-    for index, raw in enumerate(raw_flows):
-        where = f"{name}.flows[{index}]"
-        raw = _mapping(raw, where)
-        grant = raw.get("grant")
-        if grant not in GRANTS:
-            raise ConfigError(f"{where}.grant must be one of {', '.join(GRANTS)}", code="invalid_profile")
-        methods = _strings(raw.get("auth_methods"), f"{where}.auth_methods")
-        for method in methods:
-            if method not in AUTH_METHODS:
-                raise ConfigError(f"{where}: unknown auth method {method!r}", code="invalid_profile")
+    for raw in data["flows"]:
         template = None
-        if raw.get("assertion") is not None:
-            a = _mapping(raw["assertion"], f"{where}.assertion")
-            issuer, audience = _opt_str(a, "issuer", where), _opt_str(a, "audience", where)
-            if not issuer or not audience:
-                raise ConfigError(f"{where}.assertion needs issuer and audience", code="invalid_profile")
+        if "assertion" in raw:
+            a = raw["assertion"]
             template = AssertionTemplate(
-                issuer=issuer,
-                audience=audience,
-                subject=_opt_str(a, "subject", where),
-                algorithms=_strings(a.get("algorithms"), f"{where}.algorithms") or ("RS256",),
-                lifetime=_opt_int(a, "lifetime", where) or 3600,
-                max_lifetime=_opt_int(a, "max_lifetime", where),
-                kid=_opt_str(a, "kid", where),
-                jti=bool(a.get("jti", False)),
-                nbf=bool(a.get("nbf", False)),
+                issuer=a["issuer"],
+                audience=a["audience"],
+                subject=a.get("subject"),
+                algorithms=tuple(a.get("algorithms", ("RS256",))),
+                lifetime=_int(a.get("lifetime")) or 3600,
+                max_lifetime=_int(a.get("max_lifetime")),
+                kid=a.get("kid"),
+                jti=a.get("jti", False),
+                nbf=a.get("nbf", False),
             )
-        if grant == "jwt_bearer" and template is None:
-            raise ConfigError(f"{where}: a jwt_bearer flow needs an assertion template", code="invalid_profile")
-        flow_name = _opt_str(raw, "name", where)
-        if not flow_name:
-            raise ConfigError(f"{where} has no name", code="invalid_profile")
         flows.append(
             Flow(
-                name=flow_name,
-                grant=str(grant),
-                requires=_strings(raw.get("requires"), f"{where}.requires"),
-                description=_opt_str(raw, "description", where) or "",
-                token_url=_opt_str(raw, "token_url", where),
-                auth_methods=methods,
+                name=raw["name"],
+                grant=raw["grant"],
+                requires=tuple(raw["requires"]),
+                description=raw.get("description", ""),
+                token_url=raw.get("token_url"),
+                auth_methods=tuple(raw.get("auth_methods", ())),
                 assertion=template,
-                scope=_opt_str(raw, "scope", where),
-                refresh_parameter=_opt_str(raw, "refresh_parameter", where) or "refreshToken",
-                client_assertion_algorithms=_strings(
-                    raw.get("client_assertion_algorithms"), f"{where}.client_assertion_algorithms"
-                ),
+                scope=raw.get("scope"),
+                refresh_parameter=raw.get("refresh_parameter", "refreshToken"),
+                client_assertion_algorithms=tuple(raw.get("client_assertion_algorithms", ())),
             )
         )
-    hints = []
-    raw_hints = data.get("error_hints") or []
-    if not isinstance(raw_hints, list):
-        raise ConfigError(f"{name}.error_hints must be a list", code="invalid_profile")
-    for index, raw in enumerate(raw_hints):
-        where = f"{name}.error_hints[{index}]"
-        raw = _mapping(raw, where)
-        hint, code = _opt_str(raw, "hint", where), _opt_str(raw, "code", where)
-        if not hint or not code:
-            raise ConfigError(f"{where} needs hint and code", code="invalid_profile")
-        status = raw.get("status")
-        hints.append(
-            ErrorHint(
-                match=_opt_str(raw, "match", where) or "",
-                hint=hint,
-                code=code,
-                error=_opt_str(raw, "error", where),
-                status=status if isinstance(status, int) else None,
-            )
-        )
-    env = {k: _strings(v, f"{name}.env.{k}") for k, v in _mapping(data.get("env") or {}, f"{name}.env").items()}
-    basic = _opt_str(data, "basic_encoding", name) or "rfc"
-    if basic not in ("rfc", "raw"):
-        raise ConfigError(f"{name}.basic_encoding must be 'rfc' or 'raw'", code="invalid_profile")
+    hints = tuple(
+        ErrorHint(match=h["match"], hint=h["hint"], code=h["code"], error=h.get("error"), status=_int(h.get("status")))
+        for h in data.get("error_hints", ())
+    )
     return Profile(
-        name=name,
-        title=_opt_str(data, "title", name) or name,
-        token_url=_opt_str(data, "token_url", name),
+        name=data["name"],
+        title=data["title"],
+        token_url=data.get("token_url"),
         flows=tuple(flows),
-        documentation=_opt_str(data, "documentation", name),
-        issuer=_opt_str(data, "issuer", name),
-        device_authorization_url=_opt_str(data, "device_authorization_url", name),
-        default_token_lifetime=_opt_int(data, "default_token_lifetime", name),
-        basic_encoding=basic,
-        env=env,
-        error_hints=tuple(hints),
+        documentation=data.get("documentation"),
+        issuer=data.get("issuer"),
+        device_authorization_url=data.get("device_authorization_url"),
+        default_token_lifetime=_int(data.get("default_token_lifetime")),
+        basic_encoding=data.get("basic_encoding", "rfc"),
+        env={name: tuple(values) for name, values in data.get("env", {}).items()},
+        error_hints=hints,
         source=source,
     )
 

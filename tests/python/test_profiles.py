@@ -17,6 +17,7 @@ SHIPPED = ["cdse-openeo", "climate-engine", "clms", "disruptive-technologies", "
 def minimal() -> dict[str, Any]:
     return {
         "name": "mine",
+        "title": "My provider",
         "token_url": "https://auth.example.org/token",
         "flows": [
             {
@@ -158,7 +159,7 @@ def test_user_profile_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
 def test_profile_from_mapping() -> None:
     profile = load_profile(minimal())
     assert profile.name == "mine"
-    assert profile.title == "mine"
+    assert profile.title == "My provider"
     assert profile.basic_encoding == "rfc"
     assert profile.source is None
 
