@@ -7,8 +7,6 @@ makes httr2's ``jwt_encode_hmac()`` with a CLMS PEM produce a grant the server r
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import os
 import re
@@ -17,13 +15,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Union
 
-from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
+from . import jwa
 from .errors import ConfigError
-from .jws import b64url_decode, b64url_encode
+from .jwk import PrivateKey, PublicKey, private_members, public_members, read_jwk
 
 __all__ = [
     "Key",
@@ -39,14 +37,11 @@ KeyInput = Union["Key", str, bytes, os.PathLike[str], Mapping[str, Any]]
 RSA_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512")
 HMAC_ALGORITHMS = ("HS256", "HS384", "HS512")
 EC_ALGORITHMS = {"P-256": ("ES256",), "P-384": ("ES384",)}
-_CURVES: dict[str, ec.EllipticCurve] = {"P-256": ec.SECP256R1(), "P-384": ec.SECP384R1()}
 _CURVE_NAMES = {"secp256r1": "P-256", "secp384r1": "P-384"}
-_HASHES: dict[str, type[hashes.HashAlgorithm]] = {"256": hashes.SHA256, "384": hashes.SHA384, "512": hashes.SHA512}
-_HASHLIB = {"256": hashlib.sha256, "384": hashlib.sha384, "512": hashlib.sha512}
-_EC_SIZES = {"P-256": 32, "P-384": 48}
-
-PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
-PublicKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey
+#: Member orders of the JWKs m2mauth writes (the vectors and OpenAIRE's registration page pin them):
+#: the public JWK, and the private "keystore" JWK ``m2mauth keygen`` writes (mkjwk's order).
+PUBLIC_JWK_MEMBERS = {"RSA": ("kty", "e", "kid", "alg", "n"), "EC": ("kty", "crv", "x", "y", "kid", "alg")}
+KEYSTORE_JWK_MEMBERS = ("p", "kty", "q", "d", "e", "kid", "qi", "dp", "alg", "dq", "n")
 
 
 @dataclass(frozen=True, repr=False, eq=False)
@@ -109,79 +104,55 @@ class Key:
         return "shared secret (HMAC key)"
 
     def sign(self, data: bytes, alg: str) -> bytes:
+        """The JWS signature of ``data`` (PyJWT computes it; raw r||s for ES*), after the family check.
+
+        The check comes first and is m2mauth's own: PyJWT's HMAC signs with any bytes, an RSA
+        PEM included, and some PyJWT versions sign ES256 with a P-384 key.
+        """
         self.check_algorithm(alg)
-        bits = alg[2:]
         if self.kind == "oct":
-            assert self._secret is not None
-            return hmac.new(self._secret, data, _HASHLIB[bits]).digest()
+            return jwa.sign(alg, data, self._secret)
         if self._private is None:
             raise ConfigError(
                 f"this {self.describe()} cannot sign",
                 code="public_key_only",
                 hint="Give the private key (PEM or JWK with 'd'), not the public one.",
             )
-        hash_alg = _HASHES[bits]()
-        if isinstance(self._private, rsa.RSAPrivateKey):
-            return self._private.sign(data, _rsa_padding(alg, hash_alg), hash_alg)
-        der = self._private.sign(data, ec.ECDSA(hash_alg))
-        r, s = decode_dss_signature(der)
-        size = _EC_SIZES[self.curve or "P-256"]
-        return r.to_bytes(size, "big") + s.to_bytes(size, "big")
+        return jwa.sign(alg, data, self._private)
 
     def verify(self, data: bytes, signature: bytes, alg: str) -> bool:
         """True when ``signature`` over ``data`` is valid for ``alg`` with this key."""
         if alg not in self.algorithms:
             return False
-        bits = alg[2:]
-        if self.kind == "oct":
-            assert self._secret is not None
-            return hmac.compare_digest(hmac.new(self._secret, data, _HASHLIB[bits]).digest(), signature)
-        hash_alg = _HASHES[bits]()
-        try:
-            if isinstance(self._public, rsa.RSAPublicKey):
-                self._public.verify(signature, data, _rsa_padding(alg, hash_alg), hash_alg)
-                return True
-            if isinstance(self._public, ec.EllipticCurvePublicKey):
-                size = _EC_SIZES[self.curve or "P-256"]
-                if len(signature) != 2 * size:
-                    return False
-                der = encode_dss_signature(
-                    int.from_bytes(signature[:size], "big"), int.from_bytes(signature[size:], "big")
-                )
-                self._public.verify(der, data, ec.ECDSA(hash_alg))
-                return True
-        except InvalidSignature:
-            return False
-        return False
+        return jwa.verify(alg, data, signature, self._secret if self.kind == "oct" else self._public)
 
     def public_jwk(self) -> dict[str, str]:
         """The public JWK, members in the order OpenAIRE's registration shows (kty, e, kid, alg, n)."""
-        if isinstance(self._public, rsa.RSAPublicKey):
-            numbers = self._public.public_numbers()
-            jwk = {"kty": "RSA", "e": _b64_int(numbers.e)}
-            if self.kid:
-                jwk["kid"] = self.kid
-            jwk["alg"] = self.default_algorithm
-            jwk["n"] = _b64_int(numbers.n)
-            return jwk
-        if isinstance(self._public, ec.EllipticCurvePublicKey):
-            pn = self._public.public_numbers()
-            size = _EC_SIZES[self.curve or "P-256"]
-            jwk = {
-                "kty": "EC",
-                "crv": self.curve or "",
-                "x": b64url_encode(pn.x.to_bytes(size, "big")),
-                "y": b64url_encode(pn.y.to_bytes(size, "big")),
-            }
-            if self.kid:
-                jwk["kid"] = self.kid
-            jwk["alg"] = self.default_algorithm
-            return jwk
-        raise ConfigError(
-            "a shared secret has no public form",
-            code="no_public_key",
-            hint="Only RSA and EC keys have a public JWK to register.",
-        )
+        if self._public is None:
+            raise ConfigError(
+                "a shared secret has no public form",
+                code="no_public_key",
+                hint="Only RSA and EC keys have a public JWK to register.",
+            )
+        members = public_members(self._public)
+        return self._ordered(members, PUBLIC_JWK_MEMBERS[self.kind])
+
+    def private_jwk(self) -> dict[str, str]:
+        """The private RSA JWK in the keystore order (see KEYSTORE_JWK_MEMBERS): what keygen writes.
+
+        It holds the private key: write it to a file only the user can read, never print it.
+        """
+        if self.kind != "RSA" or self._private is None:
+            raise ConfigError(
+                f"this {self.describe()} has no private RSA JWK",
+                code="no_private_key",
+                hint="The keystore JWK is written for RSA private keys.",
+            )
+        return self._ordered(private_members(self._private), KEYSTORE_JWK_MEMBERS)
+
+    def _ordered(self, members: dict[str, str], order: tuple[str, ...]) -> dict[str, str]:
+        extra = {"alg": self.default_algorithm, **({"kid": self.kid} if self.kid else {})}
+        return {name: {**members, **extra}[name] for name in order if name in members or name in extra}
 
     def private_pem(self) -> bytes:
         """PKCS#8 PEM of the private key (used to pickle credentials for worker processes)."""
@@ -218,12 +189,6 @@ def _key_from_pem(pem: bytes, kid: str | None, alg: str | None) -> Key:
     return Key(key.kind, kid, alg, key._private, key._public, key._secret)
 
 
-def _rsa_padding(alg: str, hash_alg: hashes.HashAlgorithm) -> padding.AsymmetricPadding:
-    if alg.startswith("PS"):
-        return padding.PSS(mgf=padding.MGF1(hash_alg), salt_length=hash_alg.digest_size)
-    return padding.PKCS1v15()
-
-
 def _mismatch_hint(kind: str, alg: str) -> str:
     if kind == "RSA" and alg.startswith("HS"):
         return (
@@ -242,21 +207,6 @@ def _mismatch_hint(kind: str, alg: str) -> str:
     return f"Use one of the RSA algorithms (RS256 is the common one), not {alg}."
 
 
-def _b64_int(value: int) -> str:
-    return b64url_encode(value.to_bytes((value.bit_length() + 7) // 8 or 1, "big"))
-
-
-def _jwk_int(jwk: Mapping[str, Any], name: str) -> int:
-    value = jwk.get(name)
-    if not isinstance(value, str) or not value:
-        raise ConfigError(
-            f"the JWK has no valid '{name}' member",
-            code="invalid_key",
-            hint="An RSA JWK needs n and e (and d to sign); an EC JWK needs crv, x and y (and d).",
-        )
-    return int.from_bytes(b64url_decode(value), "big")
-
-
 def secret_key(secret: str | bytes, kid: str | None = None) -> Key:
     """An HMAC key from a shared secret (text is taken as its UTF-8 bytes)."""
     if isinstance(secret, str):
@@ -271,54 +221,10 @@ def secret_key(secret: str | bytes, kid: str | None = None) -> Key:
 
 
 def _from_jwk(jwk: Mapping[str, Any], kid: str | None) -> Key:
-    kty = jwk.get("kty")
     kid = kid or (jwk.get("kid") if isinstance(jwk.get("kid"), str) else None)
     alg = jwk.get("alg") if isinstance(jwk.get("alg"), str) else None
-    try:
-        if kty == "RSA":
-            public = rsa.RSAPublicNumbers(_jwk_int(jwk, "e"), _jwk_int(jwk, "n"))
-            if "d" not in jwk:
-                return Key("RSA", kid, alg, None, public.public_key())
-            d = _jwk_int(jwk, "d")
-            if "p" in jwk and "q" in jwk:
-                p, q = _jwk_int(jwk, "p"), _jwk_int(jwk, "q")
-            else:
-                p, q = rsa.rsa_recover_prime_factors(public.n, public.e, d)
-            dp = _jwk_int(jwk, "dp") if "dp" in jwk else rsa.rsa_crt_dmp1(d, p)
-            dq = _jwk_int(jwk, "dq") if "dq" in jwk else rsa.rsa_crt_dmq1(d, q)
-            qi = _jwk_int(jwk, "qi") if "qi" in jwk else rsa.rsa_crt_iqmp(p, q)
-            private = rsa.RSAPrivateNumbers(p, q, d, dp, dq, qi, public).private_key()
-            return Key("RSA", kid, alg, private, private.public_key())
-        if kty == "EC":
-            crv = jwk.get("crv")
-            if crv not in _CURVES:
-                raise ConfigError(f"unsupported EC curve {crv!r}", code="invalid_key", hint="Use P-256 or P-384.")
-            pub_numbers = ec.EllipticCurvePublicNumbers(_jwk_int(jwk, "x"), _jwk_int(jwk, "y"), _CURVES[str(crv)])
-            if "d" not in jwk:
-                return Key("EC", kid, alg, None, pub_numbers.public_key())
-            ec_private = ec.EllipticCurvePrivateNumbers(_jwk_int(jwk, "d"), pub_numbers).private_key()
-            return Key("EC", kid, alg, ec_private, ec_private.public_key())
-        if kty == "oct":
-            k = jwk.get("k")
-            if not isinstance(k, str):
-                raise ConfigError("the oct JWK has no 'k'", code="invalid_key")
-            secret = b64url_decode(k)
-            if not secret:
-                raise ConfigError("the oct JWK's 'k' is empty", code="invalid_key")
-            return Key("oct", kid, alg, None, None, secret)
-    except ConfigError:
-        raise
-    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
-        raise ConfigError(
-            f"the {kty} JWK is not a valid key ({type(exc).__name__})",
-            code="invalid_key",
-            hint="Check that the JWK was copied whole (n, e, d, p, q, dp, dq, qi).",
-        ) from None
-    raise ConfigError(
-        f"unsupported JWK key type {kty!r}",
-        code="invalid_key",
-        hint="m2mauth reads RSA, EC (P-256, P-384) and oct JWKs.",
-    )
+    kind, private, public, secret = read_jwk(jwk)
+    return Key(kind, kid, alg, private, public, secret)
 
 
 def _from_jwks(jwks: Mapping[str, Any], kid: str | None) -> Key:
@@ -505,8 +411,13 @@ class ServiceKey:
 SERVICE_KEY_FIELDS = ("client_id", "user_id", "token_uri", "private_key")
 
 
-def load_service_key(value: str | bytes | os.PathLike[str] | Mapping[str, Any] | ServiceKey) -> ServiceKey:
-    """Read a CLMS service key from a path, JSON text or a mapping (a loaded ServiceKey is returned as is)."""
+def load_service_key(
+    value: str | bytes | os.PathLike[str] | Mapping[str, Any] | ServiceKey, *, password: str | bytes | None = None
+) -> ServiceKey:
+    """Read a CLMS service key from a path, JSON text or a mapping (a loaded ServiceKey is returned as is).
+
+    ``password`` decrypts a private_key the user has encrypted (``key_password=``, as for ``private_key=``).
+    """
     data: Any
     if isinstance(value, ServiceKey):
         return value
@@ -540,7 +451,8 @@ def load_service_key(value: str | bytes | os.PathLike[str] | Mapping[str, Any] |
             "download it again if a field is missing.",
         )
     key_id = data.get("key_id") if isinstance(data.get("key_id"), str) else None
-    key = load_key(utf8(str(data["private_key"]), "the private_key"))  # PEM text from the JSON, never a path
+    # PEM text from the JSON, never a path.
+    key = load_key(utf8(str(data["private_key"]), "the private_key"), password=password)
     if key.kind != "RSA":
         raise ConfigError(
             "the service key's private_key is not an RSA key",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
@@ -16,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from m2mauth import ConfigError, Key, ServiceKey, load_key, load_service_key, secret_key
+from m2mauth import sign_jwt as m2mauth_sign
 
 RSA_ALGS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512")
 HMAC_ALGS = ("HS256", "HS384", "HS512")
@@ -288,6 +290,107 @@ def test_padded_jwk_member_is_invalid_base64(rsa_jwk: dict) -> None:
     with pytest.raises(ConfigError) as info:
         load_key({**rsa_jwk, "n": rsa_jwk["n"] + "=="})
     assert info.value.code == "invalid_base64"
+
+
+@pytest.mark.parametrize("damage", ["!", " ", ".", "\n", "*", "\u00e9"])
+def test_jwk_member_with_a_character_outside_base64url_is_refused(rsa_jwk: dict, damage: str) -> None:
+    # PyJWT's own decoder drops such characters and would load a key from what is left.
+    for member in ("n", "d", "p"):
+        damaged = {**rsa_jwk, member: rsa_jwk[member][:30] + damage + rsa_jwk[member][30:]}
+        with pytest.raises(ConfigError) as info:
+            load_key(damaged)
+        assert info.value.code == "invalid_base64"
+        assert member in info.value.message
+    if damage.isascii():  # what m2mauth's check prevents: PyJWT alone loads the damaged JWK as a key
+        damaged = {**rsa_jwk, "d": rsa_jwk["d"][:30] + damage * 4 + rsa_jwk["d"][30:]}
+        assert isinstance(jwt.algorithms.RSAAlgorithm.from_jwk(json.dumps(damaged)), rsa.RSAPrivateKey)
+        with pytest.raises(ConfigError):
+            load_key(damaged)
+
+
+@pytest.mark.parametrize(
+    "kept",
+    [("p", "q"), ("p", "q", "dp"), ("p", "q", "dq", "qi"), ("p",), ("dp", "dq", "qi")],
+    ids=["p-q", "p-q-dp", "p-q-dq-qi", "p-only", "crt-only"],
+)
+def test_rsa_private_jwk_with_some_crt_members_loads(rsa_jwk: dict, rsa_private, kept: tuple[str, ...]) -> None:
+    # PyJWT refuses a JWK with only some of p, q, dp, dq, qi; m2mauth derives the rest.
+    jwk = {"kty": "RSA", "n": rsa_jwk["n"], "e": rsa_jwk["e"], "d": rsa_jwk["d"], **{k: rsa_jwk[k] for k in kept}}
+    key = load_key(jwk)
+    assert key.sign(DATA, "RS256") == rsa_private.sign(DATA, padding.PKCS1v15(), hashes.SHA256())
+    reloaded = serialization.load_pem_private_key(key.private_pem(), None)
+    assert isinstance(reloaded, rsa.RSAPrivateKey)
+    assert reloaded.private_numbers() == rsa_private.private_numbers()
+
+
+def test_rsa_jwk_with_inconsistent_primes_is_invalid_key(rsa_jwk: dict) -> None:
+    other = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_numbers()
+    q = base64.urlsafe_b64encode(other.q.to_bytes(128, "big")).rstrip(b"=").decode()
+    for jwk in ({**rsa_jwk, "q": q}, {k: v for k, v in {**rsa_jwk, "q": q}.items() if k not in ("dp", "dq", "qi")}):
+        with pytest.raises(ConfigError) as info:
+            load_key(jwk)
+        assert info.value.code == "invalid_key"
+
+
+def test_multi_prime_rsa_jwk_is_refused(rsa_jwk: dict) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_key({**rsa_jwk, "oth": [{"r": "AQAB", "d": "AQAB", "t": "AQAB"}]})
+    assert info.value.code == "invalid_key"
+    assert "oth" in info.value.message
+
+
+def _ec_key_with_short_x(curve: ec.EllipticCurve) -> ec.EllipticCurvePrivateKey:
+    """A generated EC key whose x has a leading zero byte (about one key in 256)."""
+    size = (curve.key_size + 7) // 8
+    for _ in range(20_000):
+        private = ec.generate_private_key(curve)
+        if private.public_key().public_numbers().x < 1 << (8 * (size - 1)):
+            return private
+    raise AssertionError("no key with a leading zero byte in x")
+
+
+@pytest.mark.parametrize(("curve", "size"), [(ec.SECP256R1(), 32), (ec.SECP384R1(), 48)])
+def test_ec_coordinates_keep_their_leading_zero_bytes(curve: ec.EllipticCurve, size: int) -> None:
+    private = _ec_key_with_short_x(curve)
+    numbers = private.private_numbers()
+    pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption())
+    public = load_key(pem).public_jwk()
+    assert list(public) == ["kty", "crv", "x", "y", "alg"]
+    assert len(base64.urlsafe_b64decode(public["x"] + "==")) == size  # RFC 7518 §6.2.1.2: full length
+
+    def unpadded(value: int) -> str:
+        return base64.urlsafe_b64encode(value.to_bytes((value.bit_length() + 7) // 8, "big")).rstrip(b"=").decode()
+
+    # A JWK written without the leading zero (some encoders do) still loads, as the same key.
+    stripped = {"kty": "EC", "crv": public["crv"], "x": unpadded(numbers.public_numbers.x), "y": public["y"],
+                "d": unpadded(numbers.private_value)}
+    assert len(stripped["x"]) < len(public["x"])
+    key = load_key(stripped)
+    assert key.public_jwk() == public
+    token = m2mauth_sign({"sub": "x"}, key)
+    assert jwt.decode(token, private.public_key(), algorithms=[key.default_algorithm]) == {"sub": "x"}
+
+
+def test_ec_jwk_on_other_curves_or_too_long_is_refused(keys_dir: Path) -> None:
+    source = json.loads((keys_dir / "test-ec-p256.jwk.json").read_text(encoding="utf-8"))
+    for jwk in ({**source, "crv": "P-521"}, {**source, "crv": "secp256k1"}, {**source, "x": "AAAA" + source["x"]}):
+        with pytest.raises(ConfigError) as info:
+            load_key(jwk)
+        assert info.value.code == "invalid_key"
+
+
+def test_private_jwk_is_the_keystore_shape_and_loads_back(keys_dir: Path, rsa_jwk: dict, rsa_private) -> None:
+    key = load_key(keys_dir / "test-rsa-2048.pkcs1.pem", kid="m2mauth-test-rsa-1")
+    private = key.private_jwk()
+    assert list(private) == ["p", "kty", "q", "d", "e", "kid", "qi", "dp", "alg", "dq", "n"]
+    assert private == rsa_jwk  # the spec's keystore JWK, member for member
+    assert load_key(private).sign(DATA, "RS256") == rsa_private.sign(DATA, padding.PKCS1v15(), hashes.SHA256())
+    for name in ("test-rsa-2048.public.jwk.json", "test-ec-p256.jwk.json"):
+        no_private = load_key(keys_dir / name)
+        with pytest.raises(ConfigError) as info:
+            no_private.private_jwk()
+        assert info.value.code == "no_private_key"
 
 
 @pytest.mark.parametrize("text", ['{"kty": "RSA", ', "[1, 2]\n", '{"a": 1}', "{\xff}", b'{"kty": "\xff"}', b"{}"])
