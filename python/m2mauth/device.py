@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from . import grants
 from .client_auth import ClientAuth
-from .credentials import resolve_credentials
+from .credentials import Credentials, resolve_credentials
 from .errors import ConfigError, TokenEndpointError, TransportError
 from .profiles import Profile, load_profile
 from .source import TokenSource, source_key
@@ -125,7 +125,8 @@ def device_flow(
                 hint="Run the login again and approve it within the time shown.",
             )
         wait = min(interval, left)
-        answer = yield Send(poll(authorization.device_code), wait=wait, left=left)
+        request = poll(authorization.device_code)
+        answer = yield Send(request, wait=wait, left=left)
         assert answer is not None
         waited += wait
         try:
@@ -135,7 +136,7 @@ def device_flow(
                 answer.content_type,
                 now=answer.now,
                 default_lifetime=default_lifetime,
-                url=start.url,
+                url=request.url,  # polls go to the token endpoint: its errors name it
             )
         except TokenEndpointError as error:
             if error.code == "authorization_pending":
@@ -169,24 +170,44 @@ def _origin(url: str | None) -> tuple[str, str | None, int | None] | None:
     return parts.scheme, parts.hostname, parts.port
 
 
+def _same_origin_or_none(url: str | None, other: str) -> str | None:
+    """``url`` when it is on ``other``'s server, else None (a profile's endpoint belongs to the
+    real provider and must not be mixed with a test server's or a mirror's)."""
+    return url if url and _origin(url) == _origin(other) else None
+
+
 def _endpoints(
-    profile: Profile, creds_token_url: str | None, issuer: str | None, session: requests.Session | None, timeout: float
+    profile: Profile, creds: Credentials, session: requests.Session | None, timeout: float
 ) -> tuple[str, str]:
-    if issuer:  # the caller's server: its discovery document names both endpoints
-        metadata = discover(issuer, session=session, timeout=timeout)
-        token_url = creds_token_url or metadata.get("token_endpoint")
-        device_url = metadata.get("device_authorization_endpoint")
-    elif creds_token_url:
-        # Another server than the profile's (a test server, a mirror): the profile's device endpoint
-        # belongs to the real provider, so it is used only when it is on the same origin.
-        token_url = creds_token_url
-        device_url = profile.device_authorization_url
-        if _origin(device_url) != _origin(creds_token_url):
+    """The token and device authorization endpoints: given, discovered, or the profile's."""
+    token_url, device_url = creds.token_url, creds.device_authorization_url
+    if creds.issuer and not (token_url and device_url):
+        # The caller's server: its metadata (OpenID discovery or RFC 8414) names the endpoints.
+        metadata = discover(creds.issuer, session=session, timeout=timeout)
+        token_url = token_url or metadata.get("token_endpoint")
+        device_url = device_url or metadata.get("device_authorization_endpoint")
+        if not device_url:
             raise ConfigError(
-                f"token_url= points to another server than {profile.name}'s; its device endpoint is unknown",
+                f"the metadata of {creds.issuer} names no device_authorization_endpoint",
+                code="device_flow_unsupported",
+                hint="The server does not advertise device login. If it offers it anyway, pass "
+                "device_authorization_url= (its RFC 8628 endpoint); otherwise use another flow.",
+            )
+    elif token_url or device_url:
+        # Another server than the profile's (a test server, a mirror): fill in the missing
+        # endpoint from the profile only when it is on the same server.
+        missing = "device_authorization_url=" if token_url else "token_url="
+        if not device_url:
+            assert token_url is not None
+            device_url = _same_origin_or_none(profile.device_authorization_url, token_url)
+        elif not token_url:
+            token_url = _same_origin_or_none(profile.token_url, device_url)
+        if not token_url or not device_url:
+            raise ConfigError(
+                f"token_url= and device_authorization_url= must name the same server; {missing} is missing",
                 code="missing_credential",
-                hint="Pass issuer= as well (the URL before /.well-known/openid-configuration), so OIDC "
-                "discovery finds the device authorization endpoint of that server.",
+                hint=f"Pass {missing} as well, or issuer= (the URL before /.well-known/openid-configuration) "
+                "so discovery finds both endpoints of that server.",
             )
     else:
         token_url, device_url = profile.token_url, profile.device_authorization_url
@@ -198,7 +219,7 @@ def _endpoints(
         raise ConfigError(
             f"{profile.name} has no device authorization endpoint",
             code="device_flow_unsupported",
-            hint="Give issuer= so OIDC discovery finds it, or use a profile that offers device login.",
+            hint="Give issuer= so discovery finds it, or device_authorization_url= and token_url=.",
         )
     return str(token_url), str(device_url)
 
@@ -247,11 +268,14 @@ def login(
             return refreshed
         except TokenEndpointError as error:
             log.info("stored refresh token refused (%s); starting a device login", error.code)
-    token_url, device_url = _endpoints(prof, creds.token_url, creds.issuer, session, timeout)
+    token_url, device_url = _endpoints(prof, creds, session, timeout)
     check_url(token_url)
     check_url(device_url)
     client = ClientAuth("client_secret_post" if creds.client_secret else "none", creds.client_id, creds.client_secret)
-    start = grants.device_authorization(device_url, client, scope=creds.scope or "openid offline_access")
+    # The profile's scope only where it has one (a server refuses a scope it does not know, and
+    # only after the user approved); scope="" given explicitly sends none.
+    scope = device_flow_def.scope if creds.scope is None else creds.scope
+    start = grants.device_authorization(device_url, client, scope=scope)
     flow = device_flow(
         start, lambda code: grants.device_code(token_url, code, client), default_lifetime=prof.default_token_lifetime
     )

@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from .errors import ConfigError, TokenEndpointError, TransportError
 from .profiles import Profile
@@ -303,32 +303,47 @@ _discovery_cache: dict[str, dict[str, Any]] = {}
 _discovery_lock = threading.Lock()
 
 
+def metadata_urls(issuer: str) -> tuple[str, str]:
+    """Where an issuer's metadata may be: OpenID discovery, then RFC 8414 §3.1 (whose
+    well-known segment goes between the host and the issuer's path)."""
+    parts = urlsplit(issuer)
+    oauth = urlunsplit((parts.scheme, parts.netloc, "/.well-known/oauth-authorization-server" + parts.path, "", ""))
+    return issuer + "/.well-known/openid-configuration", oauth
+
+
 def discover(
     issuer: str, *, session: requests.Session | None = None, timeout: float = DEFAULT_TIMEOUT
 ) -> dict[str, Any]:
-    """OpenID Connect discovery: the issuer's metadata, fetched once per process."""
+    """The issuer's metadata, fetched once per process: OpenID Connect discovery, or RFC 8414
+    authorization server metadata when the server has no OpenID discovery document."""
     import requests
 
     issuer = issuer.rstrip("/")
     with _discovery_lock:
         if issuer in _discovery_cache:
             return _discovery_cache[issuer]
-    url = issuer + "/.well-known/openid-configuration"
-    check_url(url)
-    try:
-        response = (session or default_session()).get(url, timeout=timeout, headers={"Accept": "application/json"})
-    except requests.exceptions.RequestException as exc:
-        raise TransportError(
-            f"OIDC discovery failed for {issuer}: {type(exc).__name__}",
-            code="discovery_failed",
-            hint="Check issuer= (the URL before /.well-known/openid-configuration).",
-        ) from None
-    try:
-        metadata = response.json() if response.status_code == 200 else None
-    except (json.JSONDecodeError, RecursionError):  # RecursionError: a deeply nested document
-        metadata = None
-    if not isinstance(metadata, dict) or not isinstance(metadata.get("token_endpoint"), str):
-        raise error_from_response(response.status_code, response.content, response.headers.get("Content-Type"), url=url)
-    with _discovery_lock:
-        _discovery_cache[issuer] = metadata
-    return metadata
+    first_error: Exception | None = None
+    for url in metadata_urls(issuer):
+        check_url(url)
+        try:
+            response = (session or default_session()).get(url, timeout=timeout, headers={"Accept": "application/json"})
+        except requests.exceptions.RequestException as exc:
+            raise TransportError(
+                f"OIDC discovery failed for {issuer}: {type(exc).__name__}",
+                code="discovery_failed",
+                hint="Check issuer= (the URL before /.well-known/openid-configuration).",
+            ) from None
+        try:
+            metadata = response.json() if response.status_code == 200 else None
+        except (json.JSONDecodeError, RecursionError):  # RecursionError: a deeply nested document
+            metadata = None
+        if isinstance(metadata, dict) and isinstance(metadata.get("token_endpoint"), str):
+            with _discovery_lock:
+                _discovery_cache[issuer] = metadata
+            return metadata
+        if first_error is None:  # the OpenID answer explains best what is wrong with issuer=
+            first_error = error_from_response(
+                response.status_code, response.content, response.headers.get("Content-Type"), url=url
+            )
+    assert first_error is not None
+    raise first_error

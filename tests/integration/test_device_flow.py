@@ -340,3 +340,132 @@ def test_login_with_token_url_and_issuer(lifecycle_provider: ProviderFactory, tm
     )
     assert token.refresh_token
     assert all(r.path.startswith("/auth/realms/CDSE") or r.path.startswith("/device") for r in provider.requests_log)
+
+
+# -- issue 8, part 7: the device flow as django-oauth-toolkit exposed it -------------------------
+# The local provider's generic server plays such a server: RFC 8414 metadata only (no OpenID
+# discovery), optionally no device endpoint in it, and only the scopes "read" and "write" (another
+# scope is refused with invalid_scope when the approved code is polled).
+
+
+def device_starts(provider: LocalProvider) -> list[Any]:
+    starts = ("/oauth/device-authorization", "/auth/realms/CDSE/protocol/openid-connect/auth/device")
+    return [r for r in provider.requests_log if r.path in starts]
+
+
+def generic_login(provider: LocalProvider, tmp_path: Any, **credentials: Any) -> m2mauth.Token:
+    provider.add_client("generic", "dot-public")  # a public client, as django-oauth-toolkit registers one
+    approver = Approver(provider)
+    return m2mauth.login(
+        "generic",
+        prompt=approver,
+        sleep=approver.sleep,
+        progress=io.StringIO(),
+        client_id="dot-public",
+        store=FileStore(tmp_path / "s"),
+        **credentials,
+    )
+
+
+def test_generic_login_sends_no_scope_and_finds_rfc8414_metadata(
+    lifecycle_provider: ProviderFactory, tmp_path: Any
+) -> None:
+    provider = lifecycle_provider(token_lifetime=600, device_interval=1)
+    token = generic_login(provider, tmp_path, issuer=provider.issuer_url("generic"))
+    assert token.refresh_token
+    assert requests.get(provider.resource_url, headers={"Authorization": token.authorization}, timeout=10).ok
+    (start,) = device_starts(provider)
+    assert start.field("scope") is None and start.field("client_id") == "dot-public"
+    # OpenID discovery has no answer (404); RFC 8414 metadata is tried next and names the endpoints.
+    looked = [(r.path, r.status) for r in provider.requests_log if "/.well-known/" in r.path]
+    assert looked == [("/.well-known/openid-configuration", 404), ("/.well-known/oauth-authorization-server", 200)]
+
+
+def test_profile_default_scope_and_explicit_empty_scope(lifecycle_provider: ProviderFactory, tmp_path: Any) -> None:
+    provider = lifecycle_provider(token_lifetime=600, device_interval=1)
+    for given, sent in (({}, "openid offline_access"), ({"scope": ""}, None), ({"scope": "openid"}, "openid")):
+        approver = Approver(provider)
+        store = FileStore(tmp_path / f"s{len(device_starts(provider))}")
+        options = {**login_options(provider, store), **given}
+        m2mauth.login("cdse-openeo", prompt=approver, sleep=approver.sleep, progress=io.StringIO(), **options)
+        assert device_starts(provider)[-1].field("scope") == sent, given
+
+
+def test_generic_login_with_a_scope_the_server_knows(lifecycle_provider: ProviderFactory, tmp_path: Any) -> None:
+    provider = lifecycle_provider(token_lifetime=600, device_interval=1)
+    token = generic_login(provider, tmp_path, issuer=provider.issuer_url("generic"), scope="read")
+    assert token.scope == "read"
+    assert device_starts(provider)[-1].field("scope") == "read"
+
+
+def test_poll_error_names_the_token_endpoint(lifecycle_provider: ProviderFactory, tmp_path: Any) -> None:
+    provider = lifecycle_provider(token_lifetime=600, device_interval=1)
+    with pytest.raises(TokenEndpointError) as caught:
+        generic_login(provider, tmp_path, issuer=provider.issuer_url("generic"), scope="openid offline_access")
+    assert caught.value.code == "invalid_scope"  # refused after the user approved, as django-oauth-toolkit does
+    assert caught.value.url == provider.token_url("generic")
+    assert [r.status for r in polls(provider)] == [400]
+
+
+def test_metadata_without_a_device_endpoint_says_so(lifecycle_provider: ProviderFactory, tmp_path: Any) -> None:
+    provider = lifecycle_provider(token_lifetime=600, device_interval=1, advertise_device_endpoint=False)
+    with pytest.raises(ConfigError) as caught:
+        generic_login(provider, tmp_path, issuer=provider.issuer_url("generic"))
+    assert caught.value.code == "device_flow_unsupported"
+    assert "names no device_authorization_endpoint" in caught.value.message
+    assert provider.issuer_url("generic") in caught.value.message
+    hint = caught.value.hint or ""
+    assert "device_authorization_url=" in hint and "issuer=" not in hint  # the user already gave issuer=
+    assert device_starts(provider) == []
+
+    # device_authorization_url= names the endpoint the server does not advertise.
+    token = generic_login(
+        provider,
+        tmp_path,
+        issuer=provider.issuer_url("generic"),
+        device_authorization_url=provider.device_authorization_url("generic"),
+    )
+    assert token.refresh_token
+    assert len(device_starts(provider)) == 1
+
+
+def test_token_url_and_device_authorization_url_without_discovery(
+    lifecycle_provider: ProviderFactory, tmp_path: Any
+) -> None:
+    provider = lifecycle_provider(token_lifetime=600, device_interval=1)
+    token = generic_login(
+        provider,
+        tmp_path,
+        token_url=provider.token_url("generic"),
+        device_authorization_url=provider.device_authorization_url("generic"),
+    )
+    assert token.refresh_token
+    assert not [r for r in provider.requests_log if "/.well-known/" in r.path]
+    assert [r.status for r in polls(provider)] == [200]
+
+
+def test_device_authorization_url_alone_for_another_server_than_the_profiles(
+    lifecycle_provider: ProviderFactory, tmp_path: Any
+) -> None:
+    provider = lifecycle_provider(token_lifetime=600, device_interval=1)
+    with pytest.raises(ConfigError) as caught:
+        m2mauth.login(
+            "cdse-openeo",
+            device_authorization_url=provider.device_authorization_url(),
+            client_id="cdse-public",
+            store=FileStore(tmp_path / "s"),
+            progress=io.StringIO(),
+            prompt=pytest.fail,
+        )
+    assert caught.value.code == "missing_credential"
+    assert "token_url=" in str(caught.value)
+    assert provider.requests_log == []
+
+
+def test_rfc8414_metadata_url_keeps_the_issuer_path() -> None:
+    from m2mauth.transport import metadata_urls
+
+    assert metadata_urls("https://idp.example/tenant/one") == (
+        "https://idp.example/tenant/one/.well-known/openid-configuration",
+        "https://idp.example/.well-known/oauth-authorization-server/tenant/one",  # RFC 8414 §3.1
+    )

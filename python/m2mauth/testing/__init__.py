@@ -17,7 +17,9 @@ technologies``
                        with Basic, post or client_secret_jwt)
 ``cdse-openeo``        Keycloak-like realm ``/auth/realms/CDSE``: discovery,
                        client_credentials, refresh_token, device flow (RFC 8628)
-``generic``            ``POST /oauth/token``: a plain RFC 6749 server
+``generic``            ``POST /oauth/token``: a plain RFC 6749 server, with RFC 8414
+                       metadata (``/.well-known/oauth-authorization-server``) and
+                       a device flow (``POST /oauth/device-authorization``)
 (any)                  ``GET /api/resource``: accepts any unexpired token issued here
 =====================  =========================================================
 

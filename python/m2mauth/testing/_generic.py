@@ -2,9 +2,16 @@
 
 Grants: ``client_credentials`` (a confidential client authenticates with any of
 ``client_secret_basic``, ``client_secret_post``, ``client_secret_jwt``, ``private_key_jwt``),
-``password`` (RFC 6749 §4.3; returns a refresh token), ``refresh_token`` (rotating) and the
+``password`` (RFC 6749 §4.3; returns a refresh token), ``refresh_token`` (rotating), the
 RFC 7523 JWT bearer grant, whose assertion is issued by a registered client (``iss``) and
-signed with that client's secret (HS256) or registered public key.
+signed with that client's secret (HS256) or registered public key, and the RFC 8628 device
+code grant.
+
+Like django-oauth-toolkit without OIDC, it publishes RFC 8414 metadata only
+(``GET /.well-known/oauth-authorization-server``; no OpenID discovery), may leave the device
+endpoint (``POST /oauth/device-authorization``) out of it, and knows only the scopes
+``read`` and ``write``: a device login that asked for another scope is refused with
+``invalid_scope`` when it is polled, *after* the user approved it.
 """
 
 from __future__ import annotations
@@ -33,7 +40,16 @@ from ._jose import (
     verify_hs256,
     verify_signature,
 )
-from ._state import GENERIC, GENERIC_TOKEN_PATH, JWT_BEARER_GRANT, State
+from ._state import (
+    DEVICE_CODE_GRANT,
+    GENERIC,
+    GENERIC_DEVICE_PATH,
+    GENERIC_SCOPES,
+    GENERIC_TOKEN_PATH,
+    GENERIC_VERIFICATION_PATH,
+    JWT_BEARER_GRANT,
+    State,
+)
 
 CONFIDENTIAL = ClientAuthPolicy(methods=frozenset({BASIC, POST, SECRET_JWT, PRIVATE_KEY_JWT}), require_jti=False)
 ANY_CLIENT = ClientAuthPolicy(methods=frozenset({BASIC, POST, SECRET_JWT, PRIVATE_KEY_JWT, NONE}), require_jti=False)
@@ -79,6 +95,9 @@ def token_endpoint(state: State, req: Request) -> Response:
             scope=scope,
             with_refresh=False,
         )
+    if grant_type == DEVICE_CODE_GRANT:
+        device_client = require_client(state, req, form, profile=GENERIC, token_url=token_url, policy=ANY_CLIENT)
+        return _poll(state, form, device_client.client.client_id)
     if grant_type not in ("password", "refresh_token", JWT_BEARER_GRANT):
         raise OAuthError("unsupported_grant_type", f"Unsupported grant_type '{grant_type}'")
 
@@ -168,3 +187,60 @@ def _jwt_bearer(
     if jti is not None and not state.remember_jti(GENERIC, "grant:" + client.client_id, jti, exp + LEEWAY):
         raise OAuthError("invalid_grant", "The assertion's 'jti' was already used (replay)")
     return _answer(state, subject=subject, client_id=client.client_id, scope=scope, with_refresh=False)
+
+
+def metadata(state: State, req: Request) -> Response:
+    """RFC 8414 §2 authorization server metadata (the issuer is the server's base URL)."""
+    grant_types = ["client_credentials", "password", "refresh_token", JWT_BEARER_GRANT, DEVICE_CODE_GRANT]
+    document: dict[str, Any] = {
+        "issuer": state.url(""),
+        "token_endpoint": state.url(GENERIC_TOKEN_PATH),
+        "grant_types_supported": grant_types,
+        "token_endpoint_auth_methods_supported": sorted(CONFIDENTIAL.methods),
+        "scopes_supported": list(GENERIC_SCOPES),
+        "response_types_supported": ["token"],
+    }
+    if state.advertise_device_endpoint:
+        document["device_authorization_endpoint"] = state.url(GENERIC_DEVICE_PATH)
+    return json_response(200, document, no_store=False)
+
+
+def device_authorization(state: State, req: Request) -> Response:
+    """RFC 8628 §3.2; the scope is remembered and judged when the approved code is polled."""
+    form = require_form(req)
+    client = require_client(
+        state, req, form, profile=GENERIC, token_url=state.url(GENERIC_TOKEN_PATH), policy=ANY_CLIENT
+    ).client
+    grant = state.new_device_grant(client.client_id, subject="generic-user", scope=form.get("scope"))
+    verification_uri = state.url(GENERIC_VERIFICATION_PATH)
+    return json_response(
+        200,
+        {
+            "device_code": grant.device_code,
+            "user_code": grant.user_code,
+            "verification_uri": verification_uri,
+            "verification_uri_complete": f"{verification_uri}?user_code={grant.user_code}",
+            "expires_in": state.device_code_lifetime,
+            "interval": grant.interval,
+        },
+    )
+
+
+def _poll(state: State, form: Form, client_id: str) -> Response:
+    device_code = form.get("device_code")
+    if device_code is None:
+        raise OAuthError("invalid_request", "Missing 'device_code'")
+    outcome, grant = state.poll_device(device_code, client_id)
+    if outcome == "approved" and grant is not None:
+        unknown = sorted(set((grant.scope or "").split()) - set(GENERIC_SCOPES))
+        if unknown:
+            raise OAuthError("invalid_scope", f"Unknown scope(s): {' '.join(unknown)}")
+        return _answer(state, subject=grant.subject, client_id=client_id, scope=grant.scope, with_refresh=True)
+    errors = {
+        "expired": ("expired_token", "The device code has expired"),
+        "slow_down": ("slow_down", "Polling too fast"),
+        "pending": ("authorization_pending", "The user has not approved yet"),
+        "denied": ("access_denied", "The user denied the request"),
+    }
+    error, description = errors.get(outcome, ("invalid_grant", "Invalid device code"))
+    raise OAuthError(error, description)

@@ -51,6 +51,12 @@ CDSE_VERIFICATION_PATH = CDSE_REALM_PATH + "/device"
 DEVICE_APPROVE_PATH = "/device/approve"
 DEVICE_DENY_PATH = "/device/deny"
 GENERIC_TOKEN_PATH = "/oauth/token"
+GENERIC_DEVICE_PATH = "/oauth/device-authorization"
+# RFC 8414 §3: the generic server publishes OAuth metadata only (no OpenID discovery), as
+# django-oauth-toolkit and node-oauth2-server setups without OIDC do.
+GENERIC_METADATA_PATH = "/.well-known/oauth-authorization-server"
+GENERIC_VERIFICATION_PATH = "/oauth/device"
+GENERIC_SCOPES = ("read", "write")
 RESOURCE_PATH = "/api/resource"
 
 JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
@@ -132,6 +138,7 @@ class DeviceGrant:
     last_poll: float | None = None
     status: str = "pending"  # pending | approved | denied
     subject: str = "cdse-user"
+    scope: str | None = None  # as requested at the device authorization endpoint
 
 
 @dataclass
@@ -155,8 +162,10 @@ class State:
         device_code_lifetime: int,
         refresh_token_lifetime: int = REFRESH_TOKEN_LIFETIME,
         refresh_reuse_interval: float = 0.0,
+        advertise_device_endpoint: bool = True,
     ) -> None:
         self.token_lifetime = token_lifetime
+        self.advertise_device_endpoint = advertise_device_endpoint
         self.refresh_token_lifetime = refresh_token_lifetime
         self.refresh_reuse_interval = refresh_reuse_interval
         self.clock = clock
@@ -338,7 +347,7 @@ class State:
 
     # -- device authorization (RFC 8628) --------------------------------------------------
 
-    def new_device_grant(self, client_id: str) -> DeviceGrant:
+    def new_device_grant(self, client_id: str, *, subject: str = "cdse-user", scope: str | None = None) -> DeviceGrant:
         with self.lock:
             while True:
                 raw = "".join(secrets.choice(_USER_CODE_ALPHABET) for _ in range(8))
@@ -350,6 +359,8 @@ class State:
                 client_id=client_id,
                 expires_at=self.now() + self.device_code_lifetime,
                 interval=self.device_interval,
+                subject=subject,
+                scope=scope,
             )
             self._devices[grant.device_code] = grant
             self._user_codes[raw] = grant.device_code

@@ -62,7 +62,10 @@ from ._state import (
     DT,
     DT_TOKEN_PATH,
     GENERIC,
+    GENERIC_DEVICE_PATH,
+    GENERIC_METADATA_PATH,
     GENERIC_TOKEN_PATH,
+    GENERIC_VERIFICATION_PATH,
     OPENAIRE,
     OPENAIRE_REFRESH_PATH,
     OPENAIRE_TOKEN_PATH,
@@ -183,6 +186,9 @@ _ROUTES: dict[str, _Route] = {
     DEVICE_APPROVE_PATH: _Route(CDSE, ("POST",), _cdse.approve, False),
     DEVICE_DENY_PATH: _Route(CDSE, ("POST",), _cdse.deny, False),
     GENERIC_TOKEN_PATH: _Route(GENERIC, ("POST",), _generic.token_endpoint, True),
+    GENERIC_METADATA_PATH: _Route(GENERIC, ("GET",), _generic.metadata, False),
+    GENERIC_DEVICE_PATH: _Route(GENERIC, ("POST",), _generic.device_authorization, False),
+    GENERIC_VERIFICATION_PATH: _Route(GENERIC, ("GET",), _cdse.verification_page, False),
     RESOURCE_PATH: _Route(None, ("GET", "POST"), _resource, False),
 }
 
@@ -436,6 +442,9 @@ class LocalProvider:
     like OpenAIRE's documentation (refused at once); a positive value is the grace period of
     Okta, Auth0's reuse interval or Keycloak's refresh token reuse, during which the spent
     token answers with the newest refresh token of its chain (without rotating it again).
+    ``advertise_device_endpoint=False`` leaves ``device_authorization_endpoint`` out of the
+    generic server's RFC 8414 metadata (the endpoint itself still works), as servers that
+    offer the device grant without advertising it do.
     """
 
     def __init__(
@@ -449,6 +458,7 @@ class LocalProvider:
         device_code_lifetime: int = 600,
         refresh_token_lifetime: int = REFRESH_TOKEN_LIFETIME,
         refresh_reuse_interval: float = 0.0,
+        advertise_device_endpoint: bool = True,
     ) -> None:
         if basic_encoding not in ("rfc", "raw"):
             raise ValueError("basic_encoding must be 'rfc' or 'raw'")
@@ -468,6 +478,7 @@ class LocalProvider:
             device_code_lifetime=device_code_lifetime,
             refresh_token_lifetime=refresh_token_lifetime,
             refresh_reuse_interval=refresh_reuse_interval,
+            advertise_device_endpoint=advertise_device_endpoint,
         )
         self._port = port
         self._lock = threading.Lock()
@@ -566,24 +577,31 @@ class LocalProvider:
         return self._state.url(paths[name])
 
     def issuer_url(self, profile: str = CDSE) -> str:
-        """The OIDC issuer (CDSE's Keycloak realm) for discovery-based clients."""
-        self._require_profile(profile, CDSE)
+        """The issuer for discovery-based clients: CDSE's Keycloak realm (OpenID discovery) or
+        the generic server's base URL (RFC 8414 metadata only)."""
+        if self._device_profile(profile) == GENERIC:
+            return self.base_url
         return self._state.url(CDSE_REALM_PATH)
 
     def discovery_url(self, profile: str = CDSE) -> str:
-        """``<issuer>/.well-known/openid-configuration``."""
-        self._require_profile(profile, CDSE)
+        """CDSE: ``<issuer>/.well-known/openid-configuration``; generic:
+        ``<issuer>/.well-known/oauth-authorization-server`` (RFC 8414)."""
+        if self._device_profile(profile) == GENERIC:
+            return self._state.url(GENERIC_METADATA_PATH)
         return self._state.url(CDSE_DISCOVERY_PATH)
 
     def device_authorization_url(self, profile: str = CDSE) -> str:
-        """The RFC 8628 device authorization endpoint."""
-        self._require_profile(profile, CDSE)
+        """The RFC 8628 device authorization endpoint of ``cdse-openeo`` or ``generic``."""
+        if self._device_profile(profile) == GENERIC:
+            return self._state.url(GENERIC_DEVICE_PATH)
         return self._state.url(CDSE_DEVICE_PATH)
 
     @staticmethod
-    def _require_profile(profile: str, expected: str) -> None:
-        if canonical_profile(profile) != expected:
-            raise ValueError(f"only the {expected!r} profile has this endpoint")
+    def _device_profile(profile: str) -> str:
+        name = canonical_profile(profile)
+        if name not in (CDSE, GENERIC):
+            raise ValueError("only the 'cdse-openeo' and 'generic' profiles have this endpoint")
+        return name
 
     def now(self) -> float:
         """The provider's clock."""
