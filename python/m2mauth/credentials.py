@@ -5,15 +5,21 @@ The same keyword names everywhere (Python, R arguments, CLI options): see ``CRED
 
 from __future__ import annotations
 
+import difflib
+import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigError
-from .profiles import Profile
 
-__all__ = ["CREDENTIAL_NAMES", "Credentials", "resolve_credentials"]
+if TYPE_CHECKING:
+    from .profiles import Profile
+
+__all__ = ["CREDENTIAL_NAMES", "Credentials", "clean_secret", "resolve_credentials"]
+
+log = logging.getLogger("m2mauth")
 
 CREDENTIAL_NAMES = (
     "service_key",
@@ -30,9 +36,29 @@ CREDENTIAL_NAMES = (
     "token_url",
     "issuer",
     "device_authorization_url",
+    "device_authorization_url",
     "audience",
     "key_password",
 )
+#: Keywords the entry points take besides credentials: offered as "did you mean" for a misspelt keyword.
+OPTION_NAMES = (
+    "flow",
+    "auth_method",
+    "basic_encoding",
+    "timeout",
+    "verify",
+    "proxies",
+    "session",
+    "store",
+    "margin",
+    "retry",
+    "clock",
+    "prompt",
+)
+#: Credentials whose empty value means something: ``scope=""`` asks for no scope at all.
+MAY_BE_EMPTY = frozenset({"scope"})
+#: Given as files or key text, parsed (a PEM ends with a line break): not checked for surrounding whitespace.
+PARSED_NAMES = frozenset({"service_key", "private_key"})
 #: Values that are never shown, not even their length.
 SECRET_NAMES = frozenset(
     {"client_secret", "private_key", "secret", "password", "refresh_token", "key_password", "service_key"}
@@ -54,6 +80,7 @@ class Credentials:
     scope: str | None = None
     token_url: str | None = None
     issuer: str | None = None
+    device_authorization_url: str | None = None  # RFC 8628 endpoint, for servers that advertise none
     device_authorization_url: str | None = None  # RFC 8628 endpoint, for servers that advertise none
     audience: str | None = None
     key_password: str | None = None
@@ -82,26 +109,82 @@ def _is_unicode(text: str) -> bool:
     return True
 
 
+def clean_secret(value: str, name: str, source: str) -> str:
+    """A credential read from an environment variable, a file or stdin, without its final line break.
+
+    Files and ``echo`` end text with a newline that is never part of a secret; other surrounding
+    whitespace may be deliberate, so it is kept, with a warning that names ``name`` and ``source``
+    (never the value).
+    """
+    cleaned = value.rstrip("\r\n")
+    if name not in PARSED_NAMES:
+        warn_whitespace(cleaned, name, source)
+    return cleaned
+
+
+def warn_whitespace(value: str, name: str, source: str) -> None:
+    """Log a warning when a secret starts or ends with whitespace (a pasting mistake, most often)."""
+    if value and value != value.strip():
+        where = (
+            "starts and ends"
+            if value[0].isspace() and value[-1].isspace()
+            else ("starts" if value[0].isspace() else "ends")
+        )
+        log.warning(
+            "%s (from %s) %s with whitespace; it is sent as given. Remove it if it is not part of the value.",
+            name,
+            source,
+            where,
+        )
+
+
+def _unknown_keyword(unknown: list[str]) -> ConfigError:
+    parts = []
+    for name in unknown:
+        close = difflib.get_close_matches(name, (*CREDENTIAL_NAMES, *OPTION_NAMES), n=1, cutoff=0.6)
+        parts.append(f"{name}= (did you mean {close[0]}?)" if close else f"{name}=")
+    return ConfigError(
+        f"unknown credential keyword{'s' if len(unknown) > 1 else ''}: {', '.join(parts)}",
+        code="unknown_credential",
+        hint="Credential keywords are: " + ", ".join(CREDENTIAL_NAMES) + ".",
+    )
+
+
+def _empty(name: str, source: str | None) -> ConfigError:
+    if source is None:
+        return ConfigError(
+            f"{name}= is empty",
+            code="empty_credential",
+            hint=f"{name}= was given as empty text (an unset variable read with os.environ.get(name, '') or "
+            f"Sys.getenv(), an empty --{name.replace('_', '-')}): give its value, or leave {name}= out.",
+        )
+    return ConfigError(
+        f"{name} is empty: the environment variable {source} holds only whitespace",
+        code="empty_credential",
+        hint=f"Set {source} to the value, or unset it.",
+    )
+
+
 def resolve_credentials(
     profile: Profile, given: Mapping[str, Any], environ: Mapping[str, str] | None = None
 ) -> Credentials:
     """Merge keyword credentials with the provider's documented variables, then ``M2MAUTH_<NAME>``."""
-    unknown = sorted(set(given) - set(CREDENTIAL_NAMES))
+    unknown = sorted(str(name) for name in set(given) - set(CREDENTIAL_NAMES))
     if unknown:
-        raise ConfigError(
-            f"unknown credential keyword(s): {', '.join(unknown)}",
-            code="unknown_credential",
-            hint="Credential keywords are: " + ", ".join(CREDENTIAL_NAMES) + ".",
-        )
+        raise _unknown_keyword(unknown)
     env = os.environ if environ is None else environ
     values: dict[str, Any] = {}
     used: list[str] = []
     for name in CREDENTIAL_NAMES:
         value = given.get(name)
+        variable: str | None = None  # where the value came from, when not from a keyword
         if value is None:
-            for variable in (*profile.env.get(name, ()), f"M2MAUTH_{name.upper()}"):
-                if env.get(variable):
-                    value = env[variable]
+            for candidate in (*profile.env.get(name, ()), f"M2MAUTH_{name.upper()}"):
+                found = env.get(candidate)
+                # An empty variable, or one holding just a line break, counts as unset.
+                if found and found.rstrip("\r\n"):
+                    variable = candidate
+                    value = clean_secret(found, name, variable) if _is_unicode(found) else found
                     used.append(variable)
                     break
         if value is not None and name not in ("service_key", "private_key") and not isinstance(value, str):
@@ -112,5 +195,10 @@ def resolve_credentials(
                 code="invalid_credential",
                 hint="Check the shell's or the file's encoding (the value must be UTF-8 text).",
             )
+        if isinstance(value, str) and name not in MAY_BE_EMPTY:
+            if not value.strip():
+                raise _empty(name, variable)
+            if variable is None and name not in PARSED_NAMES:
+                warn_whitespace(value, name, f"{name}=")
         values[name] = value
     return Credentials(**values, from_env=tuple(used))
