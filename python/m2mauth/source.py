@@ -61,7 +61,7 @@ def _identity(creds: Credentials) -> str:
     if creds.service_key is not None:
         from .keys import load_service_key
 
-        return "client_id=" + load_service_key(creds.service_key).client_id
+        return "client_id=" + load_service_key(creds.service_key, password=creds.key_password).client_id
     if creds.refresh_token:
         return "refresh=" + hashlib.sha256(creds.refresh_token.encode()).hexdigest()[:16]
     return "anonymous"
