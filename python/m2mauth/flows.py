@@ -145,7 +145,9 @@ def plan_request(
     """Decide the flow for these credentials and build its token request (nothing is sent)."""
     prof = load_profile(profile)
     creds = resolve_credentials(prof, credentials, environ)
-    service_key = load_service_key(creds.service_key) if creds.service_key is not None else None
+    service_key = (
+        load_service_key(creds.service_key, password=creds.key_password) if creds.service_key is not None else None
+    )
     available = creds.available()
     chosen = prof.select_flow(available, flow)
     token_url = (

@@ -247,6 +247,31 @@ def test_ctrl_c_exits_5(run: Run, monkeypatch: pytest.MonkeyPatch) -> None:
 # -- token, status, logout ------------------------------------------------------------------------
 
 
+def test_token_with_an_encrypted_clms_service_key_and_key_password(
+    run: Run, provider: LocalProvider, tmp_path: Path
+) -> None:
+    passphrase = "a passphrase for the CLMS key"
+    service_key = provider.make_clms_service_key()
+    private = serialization.load_pem_private_key(service_key["private_key"].encode(), password=None)
+    service_key["private_key"] = private.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(passphrase.encode()),
+    ).decode()
+    key_file = tmp_path / "encrypted-service-key.json"
+    key_file.write_text(json.dumps(service_key), encoding="utf-8")
+    key_file.chmod(0o600)
+
+    refused = run("token", "clms", "--service-key", str(key_file), "--no-store")
+    assert refused.code == cli.EXIT_CONFIG and "error [key_password_required]" in refused.err
+    assert "hint: Pass the passphrase with --key-password" in refused.err  # the CLI's option, not key_password=
+
+    result = run("token", "clms", "--service-key", str(key_file), "--key-password", "-", "--no-store",
+                 stdin=passphrase + "\n")  # fmt: skip
+    assert result.code == 0, result.err
+    assert resource_ok(provider, result.out.strip()) and passphrase not in result.err
+
+
 def test_token_prints_the_token_and_fills_the_store(
     run: Run, provider: LocalProvider, service_key_file: Path, tmp_path: Path
 ) -> None:
@@ -282,7 +307,8 @@ def test_token_uses_the_default_store_under_m2mauth_home(
     run: Run, provider: LocalProvider, service_key_file: Path, tmp_path: Path
 ) -> None:
     assert run("token", "clms", "--service-key", str(service_key_file)).code == 0
-    assert list((tmp_path / "default-home" / "tokens").glob("*.json"))
+    # M2MAUTH_HOME itself, or its cache folder (where the access-token cache moves with platformdirs).
+    assert list((tmp_path / "default-home").glob("**/tokens/*.json"))
 
 
 def test_status_lists_stored_tokens_without_showing_them_and_logout_forgets(
@@ -520,6 +546,24 @@ def test_keygen_redirected_to_a_file_as_help_shows(tmp_path: Path) -> None:
         jwt.encode({"sub": "x"}, private, algorithm="RS256"), jwt.PyJWK(public).key, algorithms=["RS256"]
     ) == {"sub": "x"}
     assert b"stdout only" in done.stderr and b"PRIVATE KEY" not in done.stderr
+
+
+def test_token_warns_before_sending_a_client_assertion_without_kid(
+    run: Run, provider: LocalProvider, tmp_path: Path
+) -> None:
+    keys = run("keygen", "--kid", "svc-key-2", "--out", str(tmp_path))
+    provider.add_client("openaire", "svc-nokid", public_jwk=json.loads(keys.out))
+    options = ["--client-id", "svc-nokid", "--private-key", str(tmp_path / "svc-key-2.private.pem"),
+               "--token-url", provider.token_url("openaire"), "--no-store", "--timeout", "10"]  # fmt: skip
+    refused = run("token", "openaire", *options)
+    assert refused.code == cli.EXIT_FAILED and refused.out == ""
+    warning = refused.err.index("warning: the private key has no key id")
+    assert warning < refused.err.index("error [") and "--key-id" in refused.err
+    accepted = run("token", "openaire", *options, "--key-id", "svc-key-2")
+    assert accepted.code == 0 and "no key id" not in accepted.err
+    keystore = run("token", "openaire", *options[:2], "--private-key", str(tmp_path / "svc-key-2.keystore.jwk.json"),
+                   *options[4:])  # fmt: skip
+    assert keystore.code == 0 and "no key id" not in keystore.err  # a JWK carries its kid
 
 
 # -- profiles and vectors ------------------------------------------------------------------------

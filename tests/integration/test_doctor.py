@@ -21,9 +21,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import jwt
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from jwt.algorithms import RSAAlgorithm
 
 from m2mauth import cli
 from m2mauth.doctor import (
@@ -371,6 +375,177 @@ def test_run_doctor_is_usable_as_a_library(provider: LocalProvider) -> None:
     assert report.ok and report.check("exchange") is not None
     assert "lib-client-secret" not in json.dumps(report.to_dict()) + report.render()
     assert report.render(ascii_only=True).isascii()
+
+
+# -- doctor contacts only what the user named ------------------------------------------------------
+
+
+@dataclass
+class Network:
+    """Every name looked up and every address connected to while the guard is on."""
+
+    looked_up: list[str]
+    connected: list[Any]
+
+    @property
+    def remote(self) -> list[str]:
+        return [h for h in self.looked_up if h not in ("127.0.0.1", "localhost")] + [
+            str(a) for a in self.connected if not (isinstance(a, tuple) and a[0] == "127.0.0.1")
+        ]
+
+
+@pytest.fixture()
+def network(monkeypatch: pytest.MonkeyPatch) -> Network:
+    """Record every lookup and connection, and refuse all but loopback: a production host must never be
+    contacted. (Patching the socket layer is the only way to see an attempt on a host that cannot run here.)"""
+    seen = Network([], [])
+    real_connect, real_getaddrinfo = socket.socket.connect, socket.getaddrinfo
+
+    def connect(sock: socket.socket, address: Any) -> None:
+        seen.connected.append(address)
+        if not (isinstance(address, tuple) and address[0] == "127.0.0.1"):
+            raise ConnectionRefusedError(111, "refused by the test's network guard")
+        real_connect(sock, address)
+
+    def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+        seen.looked_up.append(host.decode() if isinstance(host, bytes) else str(host))
+        if host not in ("127.0.0.1", "localhost", b"127.0.0.1", b"localhost"):
+            raise socket.gaierror(socket.EAI_NONAME, "the test's network guard resolves loopback names only")
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    return seen
+
+
+def ec_pem() -> str:
+    key = ec.generate_private_key(ec.SECP256R1())
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+
+
+@pytest.mark.parametrize(
+    "mutation",
+    ["ec_key", "missing_user_id", "encrypted_without_passphrase", "not_a_pem"],
+)
+def test_a_service_key_that_cannot_be_loaded_is_checked_against_its_own_token_uri(
+    doctor: Run, provider: LocalProvider, network: Network, tmp_path: Path, mutation: str
+) -> None:
+    service_key: dict[str, Any] = provider.make_clms_service_key()
+    if mutation == "ec_key":
+        service_key["private_key"] = ec_pem()
+    elif mutation == "missing_user_id":
+        del service_key["user_id"]
+    elif mutation == "encrypted_without_passphrase":
+        service_key["private_key"] = encrypted(service_key["private_key"], "a passphrase")
+    else:
+        service_key["private_key"] = "-----BEGIN PRIVATE KEY-----\nnot base64\n-----END PRIVATE KEY-----\n"
+    key_file = write_key(tmp_path / "land-copernicus.json", service_key)
+    result = doctor("clms", "--service-key", str(key_file), "--json")
+    assert result.code == cli.EXIT_FAILED
+    assert result.check("key")["status"] == FAIL
+    endpoint = result.check("endpoint")
+    assert endpoint["status"] == OK and endpoint["details"]["url"] == service_key["token_uri"]
+    assert result.report()["token_url"] == service_key["token_uri"]
+    assert network.remote == [], network.remote  # never land.copernicus.eu
+    assert any(
+        isinstance(a, tuple) and a[1] == urlsplit(provider.base_url).port for a in network.connected
+    )  # the key's server
+
+
+@pytest.mark.parametrize("content", ["{not json", "[1, 2]", '{"client_id": "x", "private_key": "y"}', None])
+def test_a_service_key_with_no_readable_token_uri_contacts_nothing(
+    doctor: Run, network: Network, tmp_path: Path, content: str | None
+) -> None:
+    key_file = tmp_path / "land-copernicus.json"
+    if content is not None:
+        key_file.write_text(content, encoding="utf-8")
+        key_file.chmod(0o600)
+    result = doctor("clms", "--service-key", str(key_file), "--json")
+    assert result.code == cli.EXIT_FAILED
+    endpoint = result.check("endpoint")
+    assert endpoint["status"] == SKIP and endpoint["codes"] == ["service_key_unreadable"]
+    assert "not probed" in endpoint["message"] and "--token-url" in endpoint["fix"]
+    assert "token_url=" not in endpoint["fix"]  # the CLI names its own options
+    assert result.check("exchange")["status"] == SKIP
+    assert network.looked_up == [] and network.connected == []
+    text = doctor("clms", "--service-key", str(key_file))
+    assert "not probed: the service key cannot be read" in text.text
+
+
+def test_a_service_key_with_no_readable_token_uri_probes_the_token_url_given(
+    doctor: Run, provider: LocalProvider, network: Network, tmp_path: Path
+) -> None:
+    key_file = write_key(tmp_path / "land-copernicus.json", {"client_id": "only-this"})
+    url = provider.token_url("clms")
+    result = doctor("clms", "--service-key", str(key_file), "--token-url", url, "--json")
+    assert result.check("endpoint")["status"] == OK and result.check("endpoint")["details"]["url"] == url
+    assert network.remote == []
+
+
+def encrypted(pem: str, passphrase: str) -> str:
+    key = serialization.load_pem_private_key(pem.encode(), password=None)
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(passphrase.encode()),
+    ).decode()
+
+
+def test_key_password_opens_an_encrypted_clms_service_key(doctor: Run, provider: LocalProvider, tmp_path: Path) -> None:
+    passphrase = "correct horse battery staple"
+    service_key: dict[str, Any] = provider.make_clms_service_key()
+    service_key["private_key"] = encrypted(service_key["private_key"], passphrase)  # the registered key, encrypted
+    key_file = write_key(tmp_path / "land-copernicus.json", service_key)
+
+    without = doctor("clms", "--service-key", str(key_file), "--json")
+    key = without.check("key")
+    assert key["status"] == FAIL and key["codes"] == ["key_password_required"]
+    assert "--key-password" in key["fix"] and "key_password=" not in key["fix"]
+
+    result = doctor("clms", "--service-key", str(key_file), "--key-password", "-", "--json", stdin=passphrase + "\n")
+    assert result.code == cli.EXIT_OK, result.out
+    assert result.check("key")["status"] == OK and result.check("exchange")["status"] == OK
+    assert passphrase not in result.out + result.err
+    # The library keyword works the same way.
+    report = run_doctor("clms", service_key=str(key_file), key_password=passphrase, environ={}, timeout=10)
+    assert report.ok, report.render()
+
+
+def test_openaire_private_key_jwt_without_a_kid_is_warned_before_sending(
+    doctor: Run, provider: LocalProvider, tmp_path: Path
+) -> None:
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem_file = tmp_path / "service.private.pem"
+    pem_file.write_bytes(
+        private.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    pem_file.chmod(0o600)
+    public = json.loads(RSAAlgorithm.to_jwk(private.public_key()))
+    provider.add_client("openaire", "svc-advanced", public_jwk={**public, "kid": "svc-key-1", "alg": "RS256"})
+    options = [
+        "--client-id",
+        "svc-advanced",
+        "--private-key",
+        str(pem_file),
+        "--token-url",
+        provider.token_url("openaire"),
+    ]
+
+    result = doctor("openaire", *options, "--json")
+    names = [c["name"] for c in result.report()["checks"]]
+    key = result.check("key")
+    assert key["status"] == WARN and key["codes"] == ["missing_kid"]
+    assert "kid does not match" in key["message"] and "--key-id" in key["fix"]
+    assert names.index("key") < names.index("exchange")  # said before the answer that it explains
+    assert result.check("exchange")["status"] == FAIL  # the server indeed refuses it
+
+    fixed = doctor("openaire", *options, "--key-id", "svc-key-1", "--json")
+    assert fixed.code == cli.EXIT_OK, fixed.out
+    assert fixed.check("key")["status"] == OK and fixed.check("exchange")["status"] == OK
 
 
 # -- pure checks ---------------------------------------------------------------------------------

@@ -75,6 +75,30 @@ class Parser(argparse.ArgumentParser):
         raise UsageError(_without_values(message), self.prog)
 
 
+#: The library keywords that have a CLI option of the same name (dashes for underscores).
+CLI_KEYWORDS = (*CREDENTIAL_NAMES, "auth_method", "flow", "timeout", "basic_encoding", "jwt", "send", "json_body")
+# "name=" as hints write it ("pass token_url= (...)", "timeout=.", "basic_encoding='raw'"), but not inside a
+# URL's query ("?client_id=x"): a space, '(' or '`' before it, and a literal or no value after it.
+_KEYWORD_IN_HINT = re.compile(
+    r"(?<![^\s(`])(" + "|".join(CLI_KEYWORDS) + r")=(?:'([^'\s]*)'|\"([^\"\s]*)\"|(True|False)\b|(?=[\s).,;:`]|$))"
+)
+_OPTION_TWICE = re.compile(r"(--[a-z][a-z-]*) \(\1\)")
+
+
+def _as_option(match: re.Match[str]) -> str:
+    option = "--" + match.group(1).replace("_", "-")
+    value = match.group(2) if match.group(2) is not None else match.group(3)
+    if match.group(4) == "False":
+        return "--no-" + option[2:]
+    return f"{option} {value}" if value else option
+
+
+def cli_words(text: str) -> str:
+    """Text written for Python callers ("pass key_password="), told the CLI way ("pass --key-password"):
+    the CLI's hints name its options, not the library's keywords."""
+    return _OPTION_TWICE.sub(r"\1", _KEYWORD_IN_HINT.sub(_as_option, text))
+
+
 class Console:
     """Where the CLI writes: every line passes a filter that masks the secrets it knows of."""
 
@@ -103,9 +127,9 @@ class Console:
         sys.stdout.write(writable(sys.stdout, text) + "\n")
 
     def error(self, code: str, message: str, hint: str | None) -> None:
-        self.err(f"error [{code}]: {message}")
+        self.err(f"error [{code}]: {cli_words(message)}")
         if hint:
-            self.err(f"hint: {hint}")
+            self.err(f"hint: {cli_words(hint)}")
 
 
 def can_encode(stream: TextIO, text: str) -> bool:

@@ -12,6 +12,7 @@ from .common import (
     Console,
     UsageError,
     can_encode,
+    cli_words,
     credentials_from,
     dumps,
     read_stdin_all,
@@ -41,8 +42,14 @@ def cmd_doctor(args: argparse.Namespace, console: Console) -> int:
         timeout=timeout_from(args, DOCTOR_TIMEOUT),
         **credentials,
     )
+    # The checks' fixes are written for Python callers (key_id=); here they name the CLI's options (--key-id).
     if args.json:
-        console.out(dumps(report.to_dict()))
+        data = report.to_dict()
+        for check in data["checks"]:
+            check["message"] = cli_words(check["message"])
+            check["fix"] = cli_words(check["fix"]) if check["fix"] else check["fix"]
+            check["notes"] = [cli_words(note) for note in check["notes"]]
+        console.out(dumps(data))
     else:
-        console.out(report.render(ascii_only=not can_encode(sys.stdout, "✓✗·—§")))
+        console.out(cli_words(report.render(ascii_only=not can_encode(sys.stdout, "✓✗·—§"))))
     return EXIT_OK if report.ok else EXIT_FAILED

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..credentials import Credentials
 from ..diagnose import inspect
@@ -16,9 +17,6 @@ from ..keys import KEY_MATERIAL_HINT, Key, ServiceKey, load_key, looks_like_key_
 from ..keys import shown_path as _shown
 from ..profiles import Profile
 from .report import FAIL, OK, SKIP, WARN, Check
-
-if TYPE_CHECKING:
-    pass
 
 
 def permission_check(path: str, mode: int, *, platform: str = sys.platform) -> Check:
@@ -155,7 +153,7 @@ def assertion_alg(plan: Plan) -> str | None:
     return None
 
 
-def key_check(key: Key, alg: str | None, service_key: ServiceKey | None) -> Check:
+def key_check(key: Key, alg: str | None, service_key: ServiceKey | None, plan: Plan | None = None) -> Check:
     kid = f", kid {key.kid}" if key.kid else ""
     owner = f" (CLMS service key of client_id {service_key.client_id})" if service_key else ""
     signs = f"; m2mauth signs {alg}" if alg else f"; m2mauth would sign {key.default_algorithm}"
@@ -169,7 +167,52 @@ def key_check(key: Key, alg: str | None, service_key: ServiceKey | None) -> Chec
             ("weak_key",),
             details=details,
         )
+    if plan is not None and plan.auth_method == "private_key_jwt" and not _assertion_kid(plan):
+        # Said before anything is sent: the server's own answer ("kid does not match") does not say what to do.
+        return Check(
+            "key",
+            WARN,
+            f"{key.describe()}{signs}, but no kid: the client assertion's header will carry none (a PEM file has "
+            "no key id); OpenAIRE, and most servers with registered JWKs, match it against the registered "
+            "key's kid and answer 'kid does not match'",
+            "Pass key_id= with the kid of the public JWK you registered (`m2mauth keygen` prints it), or give "
+            "the private key as a JWK file that holds its kid.",
+            ("missing_kid",),
+            details=details,
+        )
     return Check("key", OK, f"{key.describe()}{kid}{owner}{signs}", details=details)
+
+
+def _assertion_kid(plan: Plan) -> str | None:
+    client_assertion = plan.request.field("client_assertion")
+    kid = inspect(client_assertion).header.get("kid") if client_assertion else None
+    return kid if isinstance(kid, str) and kid else None
+
+
+#: A service key file larger than this is not a service key (CLMS keys are a few kilobytes).
+MAX_SERVICE_KEY_BYTES = 1 << 20
+
+
+def service_key_token_uri(value: Any) -> str | None:
+    """The ``token_uri`` of a service key that cannot be loaded in full (an EC key, a missing field, an
+    encrypted key without its passphrase), when its JSON can be read at all: the server it belongs to."""
+    if isinstance(value, ServiceKey):
+        return value.token_uri
+    data: Any = value
+    if not isinstance(value, Mapping):
+        try:
+            if isinstance(value, bytes) or (isinstance(value, str) and value.lstrip().startswith("{")):
+                text: str | bytes = value
+            else:
+                path = Path(os.fspath(value)).expanduser()
+                if path.stat().st_size > MAX_SERVICE_KEY_BYTES:
+                    return None
+                text = path.read_bytes()
+            data = json.loads(text)
+        except (OSError, ValueError, TypeError, RuntimeError, RecursionError):  # unreadable: no server is known
+            return None
+    uri = data.get("token_uri") if isinstance(data, Mapping) else None
+    return uri.strip() if isinstance(uri, str) and uri.strip() else None
 
 
 def load_signing_key(creds: Credentials, service_key: ServiceKey | None) -> Key | None:

@@ -25,7 +25,7 @@ from .endpoint import (
     run_exchange,
 )
 from .environment import clock_check, proxy_check
-from .keyfile import assertion_alg, key_check, key_file_checks, load_signing_key
+from .keyfile import assertion_alg, key_check, key_file_checks, load_signing_key, service_key_token_uri
 from .report import FAIL, OK, SKIP, Check, Report
 
 if TYPE_CHECKING:
@@ -124,7 +124,7 @@ def _run(
     if files_found:
         try:
             if creds.service_key is not None:
-                service_key = load_service_key(creds.service_key)
+                service_key = load_service_key(creds.service_key, password=creds.key_password)
             key = load_signing_key(creds, service_key)
         except ConfigError as err:
             key_ok = False
@@ -165,17 +165,25 @@ def _run(
             else:
                 checks.append(Check("request", FAIL, err.message, err.hint, (err.code,)))
     if key is not None:
-        checks.append(key_check(key, assertion_alg(plan) if plan else None, service_key))
+        checks.append(key_check(key, assertion_alg(plan) if plan else None, service_key, plan))
     elif plan is not None and plan.auth_method:
         checks.append(Check("key", OK, f"no key: the client authenticates with {plan.auth_method}"))
 
-    url = (
-        (plan.request.url if plan else None)
-        or token_url
-        or (service_key.token_uri if service_key else None)
-        or (chosen.token_url if chosen else None)
-        or prof.token_url
-    )
+    # doctor contacts only what the user named. A service key names its own server (token_uri): when
+    # the key cannot be loaded in full, that URL is still read from its JSON, never the profile's
+    # production URL in its place; when not even the JSON can be read, only --token-url is probed.
+    unread_key = creds.service_key is not None and service_key is None
+    url: str | None
+    if unread_key:
+        url = token_url or service_key_token_uri(creds.service_key)
+    else:
+        url = (
+            (plan.request.url if plan else None)
+            or token_url
+            or (service_key.token_uri if service_key else None)
+            or (chosen.token_url if chosen else None)
+            or prof.token_url
+        )
 
     # The claims of the JWT: the planned one, or the user's own.
     if plan is not None:
@@ -203,6 +211,19 @@ def _run(
             checks.append(clock_check(probe_result.offset, reason=reason, server_date=probe_result.server_date))
             checks.append(proxy_check(url, env))
             checks.append(endpoint_check(probe_result))
+    elif unread_key:
+        checks.append(Check("clock", SKIP, "offset not measured: nothing was contacted"))
+        checks.append(proxy_check(None, env))
+        checks.append(
+            Check(
+                "endpoint",
+                SKIP,
+                "not probed: the service key cannot be read, so the server it belongs to (its token_uri) is "
+                f"unknown, and doctor contacts no server you did not name ({prof.name}'s own URL included)",
+                "Fix the service key (see the key line), or pass token_url= to check that token endpoint.",
+                ("service_key_unreadable",),
+            )
+        )
     else:
         checks.append(Check("clock", SKIP, "offset not measured: no token URL"))
         checks.append(proxy_check(None, env))
