@@ -9,7 +9,7 @@ from pathlib import Path
 import nox
 
 ROOT = Path(__file__).parent
-nox.options.sessions = ["lint", "vectors", "tests", "r"]
+nox.options.sessions = ["lint", "vectors", "tests_pyjwt_floor", "tests", "r"]
 nox.options.reuse_existing_virtualenvs = True
 nox.options.error_on_missing_interpreters = True
 
@@ -42,6 +42,28 @@ def vectors(session: nox.Session) -> None:
     session.run("python", "python/tools/gen_vectors.py", "--check")
     session.run("python", "spec/verify/verify_vectors.py")
     session.run("python", "python/tools/gen_r_bindings.py", "--check")
+
+
+#: The lowest PyJWT m2mauth supports; pyproject.toml's "pyjwt>=" says the same (a test checks).
+PYJWT_FLOOR = "2.10.1"
+#: The pure layer: what PyJWT's algorithm objects and JWK conversion reach (seconds, no servers).
+PYJWT_TESTS = [f"tests/python/test_{name}.py" for name in ("jws", "keys", "assertions", "pyjwt_backend",
+                                                            "client_auth", "grants")]  # fmt: skip
+
+
+@nox.session
+@nox.parametrize("pyjwt", [PYJWT_FLOOR, "newest"])
+def tests_pyjwt_floor(session: nox.Session, pyjwt: str) -> None:
+    """Pure-layer tests and vectors on the PyJWT floor and on the newest PyJWT release."""
+    session.install("-e", ".", "pytest", "hypothesis")
+    if pyjwt == "newest":
+        session.install("--upgrade", "pyjwt")
+    else:
+        session.install(f"pyjwt=={pyjwt}")
+    session.run("python", "-c", "import jwt; print('PyJWT', jwt.__version__)")
+    session.run("pytest", "-q", "-p", "no:randomly", *PYJWT_TESTS, *session.posargs)
+    session.run("python", "python/tools/gen_vectors.py", "--check")
+    session.run("python", "spec/verify/verify_vectors.py")
 
 
 @nox.session

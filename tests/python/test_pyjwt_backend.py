@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import base64
 import json
+import re
 import subprocess
 import sys
 import traceback
@@ -253,3 +254,38 @@ def test_jwk_errors_carry_no_key_material_and_no_library_text() -> None:
                 assert secret[:24] not in shown, f"{name}: private member in the error"
             for pyjwt_word in ("InvalidKeyError", "PyJWT", "jwt.", "Coords should", "must include all", "Not an RSA"):
                 assert pyjwt_word not in shown, name
+
+
+# --- part 4: the floor is stated once and checked ----------------------------------------------------
+
+
+def test_pyjwt_floor_in_pyproject_is_the_one_nox_tests() -> None:
+    pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    pins = re.findall(r'^\s*"pyjwt(?:\[[a-z]+\])?>=([0-9.]+)"', pyproject, flags=re.MULTILINE)
+    noxfile = (ROOT / "noxfile.py").read_text(encoding="utf-8")
+    floor = re.search(r'^PYJWT_FLOOR = "([0-9.]+)"', noxfile, flags=re.MULTILINE)
+    assert floor is not None and pins == [floor.group(1)]
+    assert re.search(r'nox\.options\.sessions = \[[^\]]*"tests_pyjwt_floor"', noxfile)
+    installed = tuple(int(part) for part in jwt.__version__.split(".")[:3])
+    assert installed >= tuple(int(part) for part in floor.group(1).split("."))
+
+
+# --- part 5: the second implementation stays independent ------------------------------------------
+
+
+def test_spec_verifier_runs_without_m2mauth_or_pyjwt() -> None:
+    probe = (
+        "import runpy, sys\n"
+        "sys.argv = ['verify_vectors.py']\n"
+        "try:\n    runpy.run_path('spec/verify/verify_vectors.py', run_name='__main__')\n"
+        "except SystemExit as end:\n    code = end.code\n"
+        "else:\n    code = 0\n"
+        "loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('m2mauth', 'jwt'))\n"
+        "print('LOADED', loaded)\n"
+        "sys.exit(code)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=False,
+                          cwd=ROOT)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "LOADED []" in done.stdout
+    assert "0 failed" in done.stdout
