@@ -871,6 +871,64 @@ def test_every_error_path_leaks_nothing(
     watch.check()
 
 
+# -- JWK loading errors (PyJWT converts JWKs; its texts can quote the whole JWK, d included) ------------
+
+
+def canary_jwk(key: rsa.RSAPrivateKey) -> dict[str, str]:
+    """The canary key as a full RSA JWK (every private member is a canary needle)."""
+    numbers = key.private_numbers()
+    members = {"n": numbers.public_numbers.n, "e": numbers.public_numbers.e, "d": numbers.d, "p": numbers.p,
+               "q": numbers.q, "dp": numbers.dmp1, "dq": numbers.dmq1, "qi": numbers.iqmp}
+    return {"kty": "RSA", **{name: b64url_int(value) for name, value in members.items()}}
+
+
+def broken_canary_jwks(w: World) -> dict[str, Any]:
+    """JWKs holding the canary key's private members, each broken in a way a loader must refuse."""
+    full = canary_jwk(w.c.key)
+    other = canary_jwk(w.c.other_key)
+    return {
+        "jwk-d-of-another-key": {**full, "d": other["d"]},
+        "jwk-primes-of-another-key": {**full, "p": other["p"], "q": other["q"]},
+        "jwk-n-e-d-that-do-not-match": {"kty": "RSA", "n": other["n"], "e": full["e"], "d": full["d"]},
+        "jwk-bad-character-in-d": {**full, "d": full["d"][:40] + "!!!!" + full["d"][40:]},
+        "jwk-padded-p": {**full, "p": full["p"] + "=="},
+        "jwk-standard-alphabet-q": {**full, "q": full["q"].replace("-", "+").replace("_", "/") + "+/+/"},
+        "jwk-multi-prime": {**full, "oth": [{"r": full["p"], "d": full["dp"], "t": full["qi"]}]},
+        "jwk-d-as-number": {**full, "d": w.c.key.private_numbers().d},
+        "jwk-ec-with-rsa-members": {**full, "kty": "EC", "crv": "P-256", "x": full["d"][:43], "y": full["p"][:43]},
+        "jwk-ec-on-p521": {"kty": "EC", "crv": "P-521", "x": full["p"], "y": full["q"], "d": full["d"]},
+        "jwk-oct-bad-k": {"kty": "oct", "k": full["d"] + "*"},
+        "jwk-okp": {"kty": "OKP", "crv": "Ed25519", "x": full["n"][:43], "d": full["d"][:43]},
+        "jwk-kty-is-the-key": {**full, "kty": full["d"]},
+        "jwks-two-keys-no-kid": {"keys": [full, other]},
+        "jwks-unknown-kid": {"keys": [{**full, "kid": "a"}, {**other, "kid": "b"}]},
+    }
+
+
+@pytest.mark.parametrize("form", ["mapping", "json-text", "file", "sign_jwt", "fetch_token"])
+def test_jwk_loading_errors_leak_nothing(form: str, world: World, watch: Watch, clean_env: Path,
+                                         tmp_path: Path) -> None:
+    for name, jwk in broken_canary_jwks(world).items():
+        given: Any = jwk
+        if form == "json-text":
+            given = json.dumps(jwk)
+        elif form == "file":
+            given = private_file(tmp_path / f"{name}.json", json.dumps(jwk))
+        with pytest.raises(m2mauth.ConfigError) as caught:
+            if form == "sign_jwt":
+                m2mauth.sign_jwt({"iss": "me"}, given)
+            elif form == "fetch_token":
+                m2mauth.fetch_token("generic", flow="jwt_bearer", client_id="gen-key", private_key=given,
+                                    token_url=world.url("generic"), timeout=TIMEOUT)
+            else:
+                m2mauth.load_key(given, kid="c" if name == "jwks-unknown-kid" else None)
+        err = caught.value
+        assert err.code in {"invalid_key", "invalid_base64", "ambiguous_key"}, (name, err.code)
+        assert err.__cause__ is None and (err.__context__ is None or err.__suppress_context__), name
+        watch.error(f"{form} {name}", err)
+    watch.check()
+
+
 def test_reprs_of_keys_assertions_and_client_auth_leak_nothing(world: World, watch: Watch, clean_env: Path) -> None:
     c = world.c
     keys = [
