@@ -289,3 +289,27 @@ def test_spec_verifier_runs_without_m2mauth_or_pyjwt() -> None:
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert "LOADED []" in done.stdout
     assert "0 failed" in done.stdout
+
+
+# --- part 2: `m2mauth keygen` writes its JWKs through the same export -------------------------------
+
+
+def test_keygen_writes_the_jwks_keys_exports(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from m2mauth.cli import main
+
+    assert main(["keygen", "--kid", "svc-1", "--out", str(tmp_path)]) == 0
+    printed = capsys.readouterr()
+    pem = (tmp_path / "svc-1.private.pem").read_bytes()
+    keystore = json.loads((tmp_path / "svc-1.keystore.jwk.json").read_text(encoding="utf-8"))
+    public = json.loads((tmp_path / "svc-1.public.jwk.json").read_text(encoding="utf-8"))
+    key = load_key(pem, kid="svc-1")
+    assert keystore == key.private_jwk() and list(keystore) == list(key.private_jwk())
+    assert public == key.public_jwk() == json.loads(printed.out) and list(public) == list(key.public_jwk())
+    assert keystore["d"] not in printed.out + printed.err
+    private = serialization.load_pem_private_key(pem, None)
+    assert isinstance(private, rsa.RSAPrivateKey)
+    numbers = private.private_numbers()
+    assert keystore["d"] == b64url_int(numbers.d) and keystore["qi"] == b64url_int(numbers.iqmp)
+    reloaded = load_key(keystore)  # the keystore JWK loads back (through PyJWT) as the same key
+    assert reloaded.sign(DATA, "RS256") == key.sign(DATA, "RS256")
+    assert reloaded.kid == "svc-1" and reloaded.default_algorithm == "RS256"

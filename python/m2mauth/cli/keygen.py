@@ -16,12 +16,6 @@ PUBLIC_JWK_MEMBERS = ("kty", "e", "kid", "alg", "n")
 KEYSTORE_JWK_MEMBERS = ("p", "kty", "q", "d", "e", "kid", "qi", "dp", "alg", "dq", "n")
 
 
-def _b64_int(value: int) -> str:
-    from ..jws import b64url_encode
-
-    return b64url_encode(value.to_bytes((value.bit_length() + 7) // 8 or 1, "big"))
-
-
 def _write_file(path: Path, data: bytes, mode: int, force: bool) -> None:
     flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if force else os.O_EXCL)
     try:
@@ -80,24 +74,13 @@ def cmd_keygen(args: argparse.Namespace, console: Console) -> int:
     pem = private.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
-    public_jwk = load_key(pem, kid=kid).public_jwk()
+    key = load_key(pem, kid=kid)
+    public_jwk = key.public_jwk()
+    keystore = key.private_jwk()  # the same JWK code as every other m2mauth export (PyJWT's to_jwk)
     if tuple(public_jwk) != PUBLIC_JWK_MEMBERS or public_jwk["alg"] != "RS256":
         raise M2MAuthError("the public JWK does not have the members OpenAIRE asks for", code="internal_error")
-    numbers = private.private_numbers()
-    members = {
-        "p": _b64_int(numbers.p),
-        "kty": "RSA",
-        "q": _b64_int(numbers.q),
-        "d": _b64_int(numbers.d),
-        "e": public_jwk["e"],
-        "kid": kid,
-        "qi": _b64_int(numbers.iqmp),
-        "dp": _b64_int(numbers.dmp1),
-        "alg": "RS256",
-        "dq": _b64_int(numbers.dmq1),
-        "n": public_jwk["n"],
-    }
-    keystore = {name: members[name] for name in KEYSTORE_JWK_MEMBERS}
+    if tuple(keystore) != KEYSTORE_JWK_MEMBERS or keystore["kid"] != kid:
+        raise M2MAuthError("the keystore JWK does not have the expected members", code="internal_error")
     _write_file(paths["private_key"], pem, 0o600, args.force)
     _write_file(paths["keystore_jwk"], (json.dumps(keystore, indent=2) + "\n").encode("ascii"), 0o600, args.force)
     if "public_jwk" in paths:
