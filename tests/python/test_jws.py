@@ -149,3 +149,31 @@ def test_compact_refuses_alg_the_key_cannot_sign(keys_dir: Path) -> None:
     with pytest.raises(ConfigError) as info:
         jws.compact({"alg": "HS256"}, {}, load_key(keys_dir / "test-rsa-2048.pkcs8.pem"))
     assert info.value.code == "key_algorithm_mismatch"
+
+
+def _m2mauth_imports(name: str) -> set[str]:
+    """The m2mauth modules a module of the package imports (at run time and for type checking alike)."""
+    import ast
+
+    tree = ast.parse((Path(jws.__file__).parent / f"{name}.py").read_text(encoding="utf-8"))
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level == 1:
+            found |= {node.module} if node.module else {alias.name for alias in node.names}
+    return found
+
+
+def test_one_direction_between_jws_and_keys() -> None:
+    # keys (and the JWK and algorithm modules under it) never import jws; jws names Key for typing only.
+    for name in ("keys", "jwk", "jwa", "base64url"):
+        assert "jws" not in _m2mauth_imports(name), name
+    assert _m2mauth_imports("base64url") == {"errors"}
+    assert _m2mauth_imports("jws") == {"base64url", "errors", "keys"}
+    source = (Path(jws.__file__).parent / "jws.py").read_text(encoding="utf-8")
+    lines = source.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.strip() == "from .keys import Key")
+    assert lines[at].startswith("    ") and lines[at - 1].startswith("if TYPE_CHECKING:")
+    # The helpers other modules import from jws are the base64url module's own.
+    from m2mauth import base64url
+
+    assert jws.b64url_encode is base64url.b64url_encode and jws.b64url_decode is base64url.b64url_decode
