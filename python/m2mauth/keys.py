@@ -107,7 +107,7 @@ class Key:
         """The JWS signature of ``data`` (PyJWT computes it; raw r||s for ES*), after the family check.
 
         The check comes first and is m2mauth's own: PyJWT's HMAC signs with any bytes, an RSA
-        PEM included, and some PyJWT versions sign ES256 with a P-384 key.
+        PEM included, and its ES256 object signs with a P-384 key (only its prepare_key checks curves).
         """
         self.check_algorithm(alg)
         if self.kind == "oct":
@@ -430,8 +430,11 @@ def load_service_key(
                 "service key file",
                 "Download the service key JSON from your CLMS profile page and pass its path.",
             )
-        else:
+        elif isinstance(value, (str, bytes, bytearray)):
             raw = value
+        else:
+            raise ConfigError(f"service_key must be a path, JSON text or a mapping, not {type(value).__name__}",
+                              code="invalid_service_key")
         try:
             data = json.loads(raw)
         except (UnicodeDecodeError, ValueError, RecursionError):

@@ -107,8 +107,9 @@ def test_family_check_refuses_what_pyjwt_alone_would_sign(keys_dir: Path, hmac_s
             assert info.value.code == "key_algorithm_mismatch", attempt
             assert info.value.hint
         assert not key.verify(DATA, b"\0" * 64, alg)
-    # Why the check must come first: PyJWT's HMAC algorithm object signs with the PEM bytes.
+    # Why the check must come first: PyJWT's algorithm objects sign with the PEM bytes as an HMAC key...
     assert len(jwt.algorithms.get_default_algorithms()["HS256"].sign(DATA, pem)) == 32
+    assert len(jwt.algorithms.get_default_algorithms()["ES256"].sign(DATA, p384)) == 96  # and ES256 with P-384
 
 
 def test_a_public_key_cannot_sign(keys_dir: Path) -> None:
