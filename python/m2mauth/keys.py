@@ -151,8 +151,11 @@ class Key:
         return self._ordered(private_members(self._private), KEYSTORE_JWK_MEMBERS)
 
     def _ordered(self, members: dict[str, str], order: tuple[str, ...]) -> dict[str, str]:
-        extra = {"alg": self.default_algorithm, **({"kid": self.kid} if self.kid else {})}
-        return {name: {**members, **extra}[name] for name in order if name in members or name in extra}
+        """PyJWT's members plus alg (and kid when set), in m2mauth's published order."""
+        values = {**members, "alg": self.default_algorithm}
+        if self.kid:
+            values["kid"] = self.kid
+        return {name: values[name] for name in order if name in values}
 
     def private_pem(self) -> bytes:
         """PKCS#8 PEM of the private key (used to pickle credentials for worker processes)."""
