@@ -767,6 +767,19 @@ def test_service_key_bad_json(value: str | bytes, tmp_path: Path) -> None:
     assert info.value.code == "invalid_service_key"
 
 
+def test_service_key_with_an_encrypted_private_key(keys_dir: Path, passphrase: str, rsa_private) -> None:
+    data = json.loads((keys_dir / "test-clms-service-key.json").read_text(encoding="utf-8"))
+    data["private_key"] = (keys_dir / "test-rsa-2048.encrypted.pem").read_text(encoding="ascii")
+    service = load_service_key(data, password=passphrase)
+    assert service.key.sign(DATA, "RS256") == rsa_private.sign(DATA, padding.PKCS1v15(), hashes.SHA256())
+    with pytest.raises(ConfigError) as info:
+        load_service_key(data)
+    assert info.value.code == "key_password_required"
+    with pytest.raises(ConfigError) as info:
+        load_service_key(data, password=passphrase + "x")
+    assert info.value.code == "invalid_key"
+
+
 def test_service_key_with_ec_key_is_refused(keys_dir: Path) -> None:
     data = json.loads((keys_dir / "test-clms-service-key.json").read_text(encoding="utf-8"))
     data["private_key"] = (keys_dir / "test-ec-p256.pkcs8.pem").read_text(encoding="ascii")
