@@ -36,7 +36,6 @@ CREDENTIAL_NAMES = (
     "token_url",
     "issuer",
     "device_authorization_url",
-    "device_authorization_url",
     "audience",
     "key_password",
 )
@@ -80,7 +79,6 @@ class Credentials:
     scope: str | None = None
     token_url: str | None = None
     issuer: str | None = None
-    device_authorization_url: str | None = None  # RFC 8628 endpoint, for servers that advertise none
     device_authorization_url: str | None = None  # RFC 8628 endpoint, for servers that advertise none
     audience: str | None = None
     key_password: str | None = None
