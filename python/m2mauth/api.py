@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from . import jws
+from .arguments import check_options
 from .assertions import build_header
 from .errors import ConfigError
 from .flows import Plan, plan_request
@@ -78,6 +79,7 @@ def sign_jwt(
     a secret given as bytes or ``{"kty": "oct"}``); an RSA key asked for HS256 is refused."""
     if not isinstance(claims, Mapping):
         raise ConfigError("claims must be a mapping (a dict / named list)", code="invalid_claims")
+    check_options(claims=claims, headers=headers, alg=alg, kid=kid, key_password=key_password)
     loaded = load_key(key, password=key_password, kid=kid)
     chosen = alg or loaded.default_algorithm
     loaded.check_algorithm(chosen)

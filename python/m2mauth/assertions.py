@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import jws
+from .arguments import check_options
 from .errors import ConfigError
 from .keys import Key
 
@@ -122,6 +123,9 @@ def make_assertion(
     The algorithm defaults to the key's own (RS256 for RSA, HS256 for a secret); a mismatch is
     refused with ``key_algorithm_mismatch`` before anything is signed.
     """
+    check_options(signing_key=key, issuer=issuer, audience=audience, subject=subject, alg=alg, kid=kid, typ=typ)
+    check_options(max_lifetime=max_lifetime, jti=jti, with_jti=with_jti, not_before=not_before, now=now)
+    check_options(extra_claims=extra_claims, clock=clock, jti_source=jti_source)
     alg = alg or key.default_algorithm
     key.check_algorithm(alg)
     if not isinstance(lifetime, int) or isinstance(lifetime, bool) or lifetime <= 0:

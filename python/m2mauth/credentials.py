@@ -107,6 +107,12 @@ def _is_unicode(text: str) -> bool:
     return True
 
 
+def _is_key_input(value: object) -> bool:
+    from .keys import Key, ServiceKey
+
+    return isinstance(value, (str, bytes, bytearray, os.PathLike, Mapping, Key, ServiceKey))
+
+
 def clean_secret(value: str, name: str, source: str) -> str:
     """A credential read from an environment variable, a file or stdin, without its final line break.
 
@@ -185,8 +191,14 @@ def resolve_credentials(
                     value = clean_secret(found, name, variable) if _is_unicode(found) else found
                     used.append(variable)
                     break
-        if value is not None and name not in ("service_key", "private_key") and not isinstance(value, str):
+        if value is not None and name not in PARSED_NAMES and not isinstance(value, str):
             raise ConfigError(f"{name} must be text, not {type(value).__name__}", code="invalid_credential")
+        if name in PARSED_NAMES and value is not None and not _is_key_input(value):
+            raise ConfigError(
+                f"{name} must be a path, text, bytes or a mapping, not {type(value).__name__}",
+                code="invalid_credential",
+                hint=f"Pass {name}= as the path of the file, its content, or the parsed JSON (a dict).",
+            )
         if isinstance(value, str) and not _is_unicode(value):
             raise ConfigError(
                 f"{name} is not valid text: it holds bytes that are not UTF-8",

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .arguments import check_options
 from .errors import ConfigError, M2MAuthError, TokenEndpointError
 from .jws import b64url_decode
 from .keys import Key
@@ -113,6 +114,7 @@ def inspect(
     token_url: str | None = None,
 ) -> Diagnosis:
     """Decode a JWT without trusting it and list what is wrong, each with the fix."""
+    check_options(now=now, key=key, token_url=token_url)
     findings: list[Finding] = []
     prof = load_profile(profile) if profile is not None else None
     text = jwt.strip() if isinstance(jwt, str) else ""
@@ -339,6 +341,7 @@ class Explanation:
 
 def explain(error_or_response: Any, profile: str | Profile | None = None, *, status: int | None = None) -> Explanation:
     """Explain a failed exchange: an m2mauth error, a requests.Response, a parsed body or its text."""
+    check_options(status=status)
     prof = load_profile(profile) if profile is not None else None
     err: M2MAuthError
     if isinstance(error_or_response, M2MAuthError):
@@ -347,7 +350,7 @@ def explain(error_or_response: Any, profile: str | Profile | None = None, *, sta
         response = error_or_response
         err = error_from_response(int(response.status_code), response.content, response.headers.get("Content-Type"))
     elif isinstance(error_or_response, Mapping):
-        err = error_from_response(status or 400, json.dumps(dict(error_or_response)), "application/json")
+        err = error_from_response(status or 400, json.dumps(dict(error_or_response), default=str), "application/json")
     elif isinstance(error_or_response, (str, bytes)):
         err = error_from_response(status or 400, error_or_response)
     else:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import grants
+from .arguments import check_options
 from .assertions import Assertion, Clock, JtiSource, make_assertion
 from .client_auth import ClientAuth
 from .credentials import Credentials, resolve_credentials
@@ -143,6 +144,17 @@ def plan_request(
     **credentials: Any,
 ) -> Plan:
     """Decide the flow for these credentials and build its token request (nothing is sent)."""
+    check_options(
+        flow=flow,
+        auth_method=auth_method,
+        basic_encoding=basic_encoding,
+        alg=alg,
+        lifetime=lifetime,
+        now=now,
+        clock=clock,
+        jti_source=jti_source,
+        environ=environ,
+    )
     prof = load_profile(profile)
     creds = resolve_credentials(prof, credentials, environ)
     service_key = (

@@ -436,8 +436,10 @@ def load_service_key(
         elif isinstance(value, (str, bytes, bytearray)):
             raw = value
         else:
-            raise ConfigError(f"service_key must be a path, JSON text or a mapping, not {type(value).__name__}",
-                              code="invalid_service_key")
+            raise ConfigError(
+                f"service_key must be a path, JSON text or a mapping, not {type(value).__name__}",
+                code="invalid_service_key",
+            )
         try:
             data = json.loads(raw)
         except (UnicodeDecodeError, ValueError, RecursionError):

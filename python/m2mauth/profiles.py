@@ -265,7 +265,14 @@ def load_profile(profile: str | os.PathLike[str] | Profile | Mapping[str, Any]) 
         return profile
     if isinstance(profile, Mapping):
         return profile_from_dict(profile)
-    text = os.fspath(profile)
+    if not isinstance(profile, (str, os.PathLike)) or not isinstance(text := os.fspath(profile), str):
+        raise ConfigError(
+            f"profile must be a name, a path or a mapping, not {type(profile).__name__}",
+            code="invalid_profile",
+            hint="Pass a shipped profile's name ("
+            + ", ".join(list_profiles())
+            + "), or the path of a profile JSON file.",
+        )
     if isinstance(profile, str) and text in _shipped_names():
         return _builtin(text)
     try:

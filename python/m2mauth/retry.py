@@ -8,6 +8,7 @@ unsupported_grant_type, ...) is raised at once.
 from __future__ import annotations
 
 import logging
+import math
 import random
 import time
 from collections.abc import Callable
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import TypeVar
 
-from .errors import M2MAuthError, TokenEndpointError, TransportError
+from .errors import ConfigError, M2MAuthError, TokenEndpointError, TransportError
 from .tokens import TruncatedResponseError
 
 __all__ = ["RetryPolicy", "is_transient", "retry_after_seconds", "with_retries"]
@@ -48,6 +49,27 @@ class RetryPolicy:
     deadline: float = 60.0  # seconds for all attempts and waits together
     jitter: float = 0.25  # +/- fraction of each wait, so many workers do not retry in step
 
+    def __post_init__(self) -> None:
+        # Checked here, not where the policy is used: a wrong value names its field at once.
+        if not (isinstance(self.attempts, int) and not isinstance(self.attempts, bool) and self.attempts >= 1):
+            raise ConfigError(
+                "RetryPolicy(attempts=) must be a whole number, 1 or more",
+                code="invalid_option",
+                hint="attempts counts the first try: RetryPolicy(attempts=1) means no retry.",
+            )
+        for name in ("backoff", "max_backoff", "deadline", "jitter"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value < math.inf):
+                raise ConfigError(
+                    f"RetryPolicy({name}=) must be a number of seconds, 0 or more",
+                    code="invalid_option",
+                    hint="Leave it out for the default.",
+                )
+        if self.jitter > 1:
+            raise ConfigError(
+                "RetryPolicy(jitter=) must be between 0 and 1 (a fraction of each wait)", code="invalid_option"
+            )
+
     def wait(self, attempt: int, rng: Callable[[], float] = random.random) -> float:
         base = min(self.max_backoff, self.backoff * (2 ** (attempt - 1)))
         return float(max(0.0, base * (1 + self.jitter * (2 * rng() - 1))))
@@ -78,15 +100,15 @@ def retry_after_seconds(value: str | None, now: float | None = None) -> float | 
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():  # str.isdigit() alone accepts '²', which float() refuses
         return float(value)
     try:
         when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+        if when is None or when.tzinfo is None:
+            return None
+        return max(0.0, when.timestamp() - (time.time() if now is None else now))
+    except (TypeError, ValueError, IndexError, OverflowError, OSError):  # not a date, or one out of range
         return None
-    if when is None or when.tzinfo is None:
-        return None
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
 def with_retries(

@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .arguments import check_options
 from .credentials import Credentials, resolve_credentials
 from .errors import ConfigError, M2MAuthError, TokenEndpointError
 from .flows import plan_request
@@ -102,6 +103,8 @@ class TokenSource:
         clock: Callable[[], float] | None = None,
         **credentials: Any,
     ) -> None:
+        check_options(store=store, flow=flow, auth_method=auth_method, margin=margin, retry=retry, timeout=timeout)
+        check_options(verify=verify, proxies=proxies, session=session, clock=clock)
         self.profile = load_profile(profile)
         self._credentials = dict(credentials)
         creds = resolve_credentials(self.profile, self._credentials)
@@ -143,7 +146,7 @@ class TokenSource:
         if source is not None:
             return source
         if profile is None:
-            raise TypeError("give a profile (with credentials) or source=")
+            raise ConfigError("give a profile (with credentials) or source=", code="invalid_profile")
         return cls(profile, **options)
 
     def _init_runtime(self) -> None:

@@ -21,6 +21,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+from .arguments import check_options
 from .errors import ConfigError, TransportError
 from .tokens import Token
 
@@ -204,6 +205,7 @@ class FileStore:
     """
 
     def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+        check_options(path=path)
         try:
             self.path = Path(path).expanduser() if path is not None else default_home()
         except RuntimeError:  # "~user" with no such user

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from .arguments import check_options
 from .errors import TokenEndpointError
 from .jws import b64url_decode
 
@@ -286,6 +287,8 @@ def parse_token_response(
     url: str | None = None,
 ) -> Token:
     """Read a token endpoint answer into a ``Token``, or raise ``TokenEndpointError``."""
+    check_options(http_status=status, body=body, content_type=content_type, now=now, url=url)
+    check_options(default_lifetime=default_lifetime)
     data = _load_json(body) if 200 <= status < 300 else None
     if (
         not isinstance(data, dict)

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
+from .arguments import check_options, check_timeout
 from .errors import ConfigError, TokenEndpointError, TransportError
 from .profiles import Profile
 from .token_request import SECRET_FIELDS, TokenRequest
@@ -145,6 +146,8 @@ def exchange(
     """Send one token request and return the Token, or raise a typed error with a hint."""
     import requests
 
+    check_options(session=session, verify=verify, proxies=proxies, clock=clock)
+    timeout = check_timeout(timeout)
     check_url(request.url)
     if verify is False:
         raise ConfigError(
@@ -318,6 +321,10 @@ def discover(
     authorization server metadata when the server has no OpenID discovery document."""
     import requests
 
+    check_options(session=session)
+    timeout = check_timeout(timeout)
+    if not isinstance(issuer, str):
+        raise ConfigError(f"issuer= must be text (a URL), not {type(issuer).__name__}", code="invalid_url")
     issuer = issuer.rstrip("/")
     with _discovery_lock:
         if issuer in _discovery_cache:
