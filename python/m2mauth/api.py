@@ -49,6 +49,7 @@ def fetch_token(
 
     >>> token = m2mauth.fetch_token("clms", service_key="~/land-copernicus.json")  # doctest: +SKIP
     """
+    check_options(flow=flow, auth_method=auth_method, timeout=timeout, session=session, verify=verify, proxies=proxies)
     prof = load_profile(profile)
     issuer = credentials.get("issuer")
     if not credentials.get("token_url") and issuer:

@@ -53,6 +53,10 @@ OPTION_NAMES = (
     "retry",
     "clock",
     "prompt",
+    "keep_refresh_token",
+    "environ",
+    "alg",
+    "lifetime",
 )
 #: Credentials whose empty value means something: ``scope=""`` asks for no scope at all.
 MAY_BE_EMPTY = frozenset({"scope"})

@@ -24,6 +24,11 @@ import m2mauth
 from m2mauth import M2MAuthError
 from m2mauth.testing import LocalProvider
 
+try:
+    from m2mauth import HttpxAuth
+except ImportError:  # the optional extra m2mauth[httpx] is not installed
+    HttpxAuth = None  # type: ignore[assignment,misc]
+
 KEYS = Path(__file__).resolve().parents[2] / "spec" / "keys"
 BUDGET = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 SECRET = "pub-arg-s3cret"
@@ -151,6 +156,20 @@ def test_fetch_token_any_argument(provider: LocalProvider, data: st.DataObject) 
 
 @BUDGET
 @given(data=st.data())
+def test_fetch_token_refresh_flow_any_argument(provider: LocalProvider, data: st.DataObject) -> None:
+    """The refresh flow keeps the newest refresh token across calls (in this test's own M2MAUTH_HOME)."""
+    base = {
+        "refresh_token": provider.issue_refresh_token("openaire"),
+        "token_url": provider.token_url("openaire", "personal_refresh"),
+        "timeout": 5,
+    }
+    kwargs = data.draw(mutated(base, ["timeout", "session", "verify", "proxies", "keep_refresh_token", "flow"]))
+    token = call(m2mauth.fetch_token, "openaire", **kwargs)
+    assert token is None or isinstance(token, m2mauth.Token)
+
+
+@BUDGET
+@given(data=st.data())
 def test_build_request_any_argument(provider: LocalProvider, data: st.DataObject) -> None:
     kwargs = data.draw(mutated(ce_base(provider), ["profile", "flow", "auth_method", *CREDENTIALS]))
     kwargs.pop("timeout")
@@ -185,6 +204,8 @@ def test_token_source_and_auth_any_argument(provider: LocalProvider, data: st.Da
     with_session = call(m2mauth.session, profile, **kwargs)
     if with_session is not None:
         with_session.close()
+    if HttpxAuth is not None:
+        call(HttpxAuth, profile, **kwargs)
 
 
 @BUDGET
