@@ -76,10 +76,10 @@ def _retry(value: object) -> None:
         raise _bad("retry", "a RetryPolicy or None", value, "Pass retry=m2mauth.RetryPolicy(attempts=4), for example.")
 
 
-def _callable(name: str) -> Callable[[object], None]:
+def _callable(name: str, optional: bool = True) -> Callable[[object], None]:
     def check(value: object) -> None:
-        if value is not None and not callable(value):
-            raise _bad(name, "a function or None", value)
+        if not (callable(value) or (optional and value is None)):
+            raise _bad(name, "a function or None" if optional else "a function", value)
 
     return check
 
@@ -258,6 +258,20 @@ def _status(value: object) -> None:
         raise _bad("status", "an HTTP status (100 to 999) or None", value)
 
 
+def _request(value: object) -> None:
+    from .token_request import TokenRequest
+
+    if not isinstance(value, TokenRequest):
+        raise _bad("request", "a TokenRequest (from m2mauth.build_request(...).request)", value)
+
+
+def _profile_or_none(value: object) -> None:
+    from .profiles import Profile
+
+    if value is not None and not isinstance(value, Profile):
+        raise _bad("profile", "a Profile (from m2mauth.load_profile) or None", value)
+
+
 def _environ(value: object) -> None:
     if value is not None and not isinstance(value, Mapping):
         raise _bad("environ", "a mapping of variable names to values, or None", value)
@@ -268,6 +282,8 @@ _CHECKS: dict[str, Callable[[object], object]] = {
     "margin": _margin,
     "retry": _retry,
     "clock": _callable("clock"),
+    "prompt": _callable("prompt"),
+    "sleep": _callable("sleep", optional=False),
     "store": _store,
     "session": _session,
     "verify": _verify,
@@ -303,6 +319,8 @@ _CHECKS: dict[str, Callable[[object], object]] = {
     "not_before": _flag("not_before"),
     "extra_claims": _json_mapping("extra_claims"),
     "path": _path,
+    "request": _request,
+    "profile": _profile_or_none,
 }
 
 

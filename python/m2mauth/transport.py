@@ -146,7 +146,8 @@ def exchange(
     """Send one token request and return the Token, or raise a typed error with a hint."""
     import requests
 
-    check_options(session=session, verify=verify, proxies=proxies, clock=clock)
+    check_options(request=request, session=session, verify=verify, proxies=proxies, clock=clock)
+    check_options(default_lifetime=default_lifetime, profile=profile)
     timeout = check_timeout(timeout)
     check_url(request.url)
     if verify is False:

@@ -350,3 +350,52 @@ def test_file_store_any_path(tmp_path_factory: pytest.TempPathFactory, path: Any
 def test_discover_any_argument(provider: LocalProvider, options: dict[str, Any]) -> None:
     options.setdefault("timeout", 0.5)
     call(m2mauth.discover, provider.base_url + "/nowhere", **options)
+
+
+@BUDGET
+@given(data=st.data())
+def test_exchange_any_argument(provider: LocalProvider, data: st.DataObject) -> None:
+    plan = m2mauth.build_request(**{k: v for k, v in ce_base(provider).items() if k != "timeout"})
+    base: dict[str, Any] = {"request": plan.request, "timeout": 5}
+    names = ["request", "profile", "timeout", "session", "verify", "proxies", "default_lifetime", "clock"]
+    kwargs = data.draw(mutated(base, names))
+    token = call(m2mauth.exchange, kwargs.pop("request"), **kwargs)
+    assert token is None or isinstance(token, m2mauth.Token)
+
+
+@pytest.fixture(scope="module")
+def device_provider() -> Iterator[LocalProvider]:
+    with LocalProvider(device_interval=0) as running:  # polls answer at once: no waiting in this test
+        yield running
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_login_and_logout_any_argument(device_provider: LocalProvider, data: st.DataObject) -> None:
+    """A device login approved over HTTP by the prompt callback, as a person in a browser would."""
+
+    def approve(authorization: Any) -> None:
+        device_provider.approve_device(authorization.user_code)
+
+    base: dict[str, Any] = {
+        "prompt": approve,
+        "store": m2mauth.MemoryStore(),
+        "timeout": 5,
+        "client_id": "cdse-public",
+        "token_url": device_provider.token_url("cdse-openeo"),
+        "device_authorization_url": device_provider.device_authorization_url("cdse-openeo"),
+    }
+    names = ["prompt", "store", "timeout", "session", "sleep", "client_id", "scope"]
+    kwargs = data.draw(mutated(base, names))
+    for name in ("token_url", "device_authorization_url"):
+        if not isinstance(kwargs.get(name), str):  # never the profile's production endpoints
+            kwargs[name] = base[name]
+    # A callback is the caller's code (its own exceptions are its own); None would wait for a person.
+    if kwargs["prompt"] is None or callable(kwargs["prompt"]):
+        kwargs["prompt"] = approve
+    if callable(kwargs.get("sleep")):
+        del kwargs["sleep"]
+    token = call(m2mauth.login, "cdse-openeo", **kwargs)
+    assert token is None or isinstance(token, m2mauth.Token)
+    store = kwargs["store"] if isinstance(kwargs["store"], m2mauth.MemoryStore) else m2mauth.MemoryStore()
+    call(m2mauth.logout, "cdse-openeo", store=data.draw(st.just(store) | anything), client_id="cdse-public")
