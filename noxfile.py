@@ -79,7 +79,7 @@ def bench(session: nox.Session) -> None:
 @nox.session
 def demo(session: nox.Session) -> None:
     """The CLMS flow end to end against the local provider, then the two classic mistakes diagnosed."""
-    _install(session)
+    session.install("-e", ".")  # the package's own dependencies only: the demo needs no test extras (dask...)
     session.run("python", "-m", "m2mauth.demo")
     if shutil.which("Rscript") and (ROOT / "r-package" / "DESCRIPTION").exists():
         _r_install(session)

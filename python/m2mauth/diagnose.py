@@ -360,7 +360,9 @@ def explain(error_or_response: Any, profile: str | Profile | None = None, *, sta
             hint="Pass an m2mauth error, a requests.Response, a parsed error body (dict) or its text.",
         )
     if isinstance(err, TokenEndpointError):
-        found = prof.hint_for(err.error, err.error_description, err.status) if prof else None
+        # A 405 is about the URL and the method, not the request body: a provider's hint for its
+        # error code (often body encoding, for invalid_request) would send the user the wrong way.
+        found = prof.hint_for(err.error, err.error_description, err.status) if prof and err.status != 405 else None
         code = found.code if found else (err.provider_code or err.code)
         return Explanation(
             code,

@@ -208,7 +208,7 @@ def error_from_response(
             error_description=redact_text(description) if description else None,
             excerpt=_excerpt(body, content_type),
             url=url,
-            hint=_generic_hint(code),
+            hint=_hint(code, status),
         )
     excerpt = _excerpt(body, content_type)
     if status == 429:
@@ -242,7 +242,7 @@ def error_from_response(
         status=status,
         excerpt=excerpt,
         url=url,
-        hint=_generic_hint(code),
+        hint=_hint(code, status),
     )
 
 
@@ -253,6 +253,22 @@ def _status_code(status: int) -> str:
     if status >= 500:
         return "server_error"
     return "token_endpoint_error"
+
+
+def _hint(code: str, status: int) -> str:
+    """The fix for an error answer; a 405 says the URL takes another HTTP method, whatever its body
+    says (its ``invalid_request`` is not about the body's encoding)."""
+    if status == 405:
+        return METHOD_NOT_ALLOWED_HINT
+    return _generic_hint(code)
+
+
+METHOD_NOT_ALLOWED_HINT = (
+    "The URL does not take this HTTP method (405 Method Not Allowed): it is most likely another endpoint "
+    "than the one this flow uses. Check token_url= against the provider's documentation (OpenAIRE: a "
+    "personal refresh token goes to the GET .../users/getAccessToken endpoint, registered services POST "
+    "to .../oidc/token)."
+)
 
 
 def _generic_hint(code: str) -> str:

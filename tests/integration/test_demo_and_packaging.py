@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 import subprocess
@@ -27,6 +28,45 @@ def test_demo_shows_the_flow_and_both_mistakes() -> None:
     assert "PRIVATE KEY" not in out + done.stderr
     # No compact JWS with its signature: every printed grant is redacted.
     assert not re.search(r"eyJ[\w-]+\.eyJ[\w-]+\.[\w-]{20,}", out)
+
+
+# The test extras (and pytest itself): what `nox -s demo` must not need to install.
+TEST_ONLY = ("dask", "distributed", "authlib", "flask", "httpx", "redis", "hypothesis", "jsonschema", "pytest")
+BLOCK_TEST_ONLY = """
+import importlib.abc, runpy, sys
+class Block(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in {blocked!r}:
+            raise ImportError("the demo must not need " + name)
+        return None
+sys.meta_path.insert(0, Block())
+runpy.run_module("m2mauth.demo", run_name="__main__")
+"""
+
+
+def test_demo_runs_without_the_test_extras() -> None:
+    code = BLOCK_TEST_ONLY.format(blocked=TEST_ONLY)
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "python")}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    assert "HTTP 200" in done.stdout
+
+
+def test_nox_demo_session_installs_the_package_without_extras() -> None:
+    """`nox -s demo` installs the package with its own dependencies only (not `.[test]`, which pulls
+    dask, flask, redis...). Read from noxfile.py's syntax tree: nox itself is not in the test venv."""
+    tree = ast.parse((ROOT / "noxfile.py").read_text(encoding="utf-8"))
+    demo = next(node for node in tree.body if isinstance(node, ast.FunctionDef) and node.name == "demo")
+    calls = [node for node in ast.walk(demo) if isinstance(node, ast.Call)]
+    called = {ast.unparse(call.func) for call in calls}
+    assert "_install" not in called  # the helper installs ".[test]"
+    installs = [call for call in calls if ast.unparse(call.func) == "session.install"]
+    assert installs, "the demo session installs nothing?"
+    for call in installs:
+        arguments = [ast.literal_eval(arg) for arg in call.args]
+        assert all(isinstance(a, str) and "[" not in a for a in arguments), arguments
+        assert not [a for a in arguments if a.split("[")[0].split(">")[0].split("=")[0] in TEST_ONLY], arguments
 
 
 @pytest.mark.slow

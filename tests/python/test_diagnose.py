@@ -386,3 +386,36 @@ def test_token_endpoint_error_is_an_m2mauth_error() -> None:
     assert issubclass(TokenEndpointError, Exception)
     err = error_from_response(400, b'{"error":"invalid_grant"}')
     assert isinstance(err, TokenEndpointError)
+
+
+# --- a 405 is about the URL and the method, not the body (issue 8, part 11) ------------------------
+
+
+def test_explain_405_from_a_real_server_is_not_a_body_encoding_problem() -> None:
+    from m2mauth.testing import LocalProvider
+
+    with LocalProvider() as provider:
+        # GET where the endpoint takes POST: the local server answers like the real one, with an
+        # RFC 6749 body whose error (invalid_request) usually means a badly encoded body.
+        answer = requests.get(provider.token_url("clms"), timeout=10)
+        assert answer.status_code == 405 and answer.json()["error"] == "invalid_request"
+        for profile in (None, "clms", "openaire"):
+            result = explain(answer, profile)
+            assert result.status == 405
+            assert result.hint and "405" in result.hint and "token_url=" in result.hint, (profile, result.hint)
+            assert "JSON" not in result.hint and "form-encoded" not in result.hint, (profile, result.hint)
+
+
+def test_openaire_refresh_token_sent_to_the_service_endpoint_names_the_refresh_endpoint() -> None:
+    from m2mauth import TokenEndpointError, fetch_token
+    from m2mauth.testing import LocalProvider
+
+    with LocalProvider() as provider:
+        refresh = provider.issue_refresh_token("openaire")
+        with pytest.raises(TokenEndpointError) as caught:
+            fetch_token("openaire", refresh_token=refresh, token_url=provider.token_url("openaire"))
+        error = caught.value
+        assert error.status == 405
+        assert error.hint and "getAccessToken" in error.hint and "JSON" not in error.hint
+        assert "JSON" not in (explain(error, "openaire").hint or "")
+        assert provider.refresh_token_accepted("openaire", refresh)  # nothing was spent

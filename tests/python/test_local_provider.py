@@ -15,6 +15,7 @@ import hmac
 import json
 import logging
 import os
+import queue
 import select
 import signal
 import subprocess
@@ -1098,3 +1099,82 @@ def test_command_line_server() -> None:
     assert key["private_key"] not in stderr
     proc.stdout.close()
     proc.stderr.close()
+
+
+def read_first_steps(proc: subprocess.Popen[str], timeout: float) -> tuple[dict[str, Any], str]:
+    """The JSON line, then the human text through the last profile's commands. A reader thread
+    feeds a queue, so each wait is bounded (select() cannot see lines already buffered)."""
+    assert proc.stdout is not None
+    stdout = proc.stdout
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in stdout], daemon=True).start()
+    seen: list[str] = []
+    deadline = time.monotonic() + timeout
+    while not (len(seen) >= 3 and seen[-3].startswith("# generic")):
+        try:
+            seen.append(lines.get(timeout=max(0.01, deadline - time.monotonic())))
+        except queue.Empty:
+            raise AssertionError(f"the server printed only {seen!r} within {timeout} s") from None
+    return json.loads(seen[0]), "".join(seen[1:])
+
+
+def printed_commands(text: str) -> dict[str, list[str]]:
+    commands: dict[str, list[str]] = {}
+    profile = None
+    for line in text.splitlines():
+        if line.startswith("# "):
+            profile = line[2:].strip()
+        elif line.startswith("$ ") and profile is not None:
+            commands.setdefault(profile, []).append(line[2:])
+    return commands
+
+
+@pytest.mark.parametrize("kind", ["cli", "python"])
+def test_command_line_server_prints_commands_that_get_tokens(tmp_path: Path, kind: str) -> None:
+    """The first hour: every printed command (CLI and Python, one per profile) gets a token that the
+    server's protected resource accepts, and none of them shows a secret. Each kind runs against a
+    server of its own: OpenAIRE's refresh token rotates, and keeping the newest one across runs is
+    tested where it is implemented."""
+    import m2mauth.testing
+
+    python_dir = str(Path(m2mauth.testing.__file__).resolve().parents[2])
+    env = {k: v for k, v in os.environ.items() if not k.startswith("M2MAUTH_")}
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (python_dir, env.get("PYTHONPATH")) if p)
+    env["M2MAUTH_HOME"] = str(tmp_path / "home")  # the commands' token cache and kept refresh tokens
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "m2mauth.testing", "--lifetime", "300"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env=env,
+        text=True,
+    )
+    try:
+        info, text = read_first_steps(proc, 30)
+        assert info["token_urls"]["openaire"] == info["base_url"] + "/uoa-user-management/api/users/getAccessToken"
+        assert info["openaire_service_token_url"] == info["base_url"] + "/oidc/token"
+        creds = json.loads(Path(info["credentials_file"]).read_text(encoding="utf-8"))
+        secret_names = ("secret", "client_secret", "password", "refresh_token")
+        shown = [v for c in creds.values() for k, v in c.items() if k in secret_names and v in text]
+        assert shown == []
+        commands = printed_commands(text)
+        assert set(commands) == set(creds) | {"clms"}
+        for profile, pair in commands.items():
+            assert len(pair) == 2, (profile, pair)
+            assert " -m m2mauth token " in pair[0] and "m2mauth.fetch_token(" in pair[1]
+            command = pair[0] if kind == "cli" else pair[1]
+            run = subprocess.run(command, shell=True, env=env, capture_output=True, text=True, timeout=60)
+            assert run.returncode == 0, (profile, command, run.stderr)
+            token = run.stdout.strip()
+            assert token and "\n" not in token, (profile, run.stdout)
+            answer = requests.get(info["resource_url"], headers={"Authorization": f"Bearer {token}"}, timeout=TIMEOUT)
+            assert answer.status_code == 200, (profile, command, answer.text)
+            assert answer.json()["profile"] == profile
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+        if proc.stdout is not None:
+            proc.stdout.close()

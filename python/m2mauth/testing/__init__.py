@@ -57,9 +57,11 @@ Other credentials are registered with :meth:`LocalProvider.add_dt_service_accoun
 :meth:`~LocalProvider.add_client`, :meth:`~LocalProvider.add_user` and
 :meth:`~LocalProvider.issue_refresh_token`; faults with :meth:`~LocalProvider.set_fault`.
 
-From a shell (for R tests and demos), ``python -m m2mauth.testing [--port N] [--lifetime S]``
-serves until Ctrl-C or SIGTERM and prints one JSON line with ``base_url`` and
-``service_key_file`` (a freshly generated CLMS test service key).
+From a shell (for R tests, demos and first steps), ``python -m m2mauth.testing [--port N]
+[--lifetime S]`` serves until Ctrl-C or SIGTERM and prints one JSON line with ``base_url``,
+``service_key_file`` (a freshly generated CLMS test service key), ``credentials_file`` (test
+credentials for the other profiles) and ``token_urls``, then one command per profile (command
+line and Python) that gets a token from it.
 """
 
 from __future__ import annotations

@@ -3,12 +3,18 @@
 Prints one JSON line on stdout once it serves::
 
     {"base_url": "http://127.0.0.1:PORT", "service_key_file": "/tmp/...json",
-     "credentials_file": "/tmp/...json", "resource_url": "...", "token_urls": {...}}
+     "credentials_file": "/tmp/...json", "resource_url": "...", "token_urls": {...},
+     "openaire_service_token_url": "..."}
 
 ``service_key_file`` holds a freshly generated CLMS test service key; ``credentials_file``
 holds random test credentials registered for every other profile (so R tests and demos can
-exercise them). Both files are private (0600) and removed when the server stops. No secret
-is printed.
+exercise them). Both files are private (0600) and removed when the server stops.
+``token_urls`` has one URL per profile, the one its credentials in the file go to: for
+OpenAIRE the personal refresh token's GET endpoint (its registered services post to
+``openaire_service_token_url``).
+
+After that line come, for a person, one command per profile (command line and Python) that
+gets a token from this server. No secret is printed: the commands read them from the file.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from collections.abc import Sequence
 from types import FrameType
 from typing import Any
 
+from ._first_steps import first_steps_text
 from .provider import PROFILES, LocalProvider
 
 
@@ -75,6 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--device-interval", type=int, default=5, help="device flow polling interval (s)")
     parser.add_argument("--verbose", action="store_true", help="log requests to stderr")
+    parser.add_argument("--quiet", action="store_true", help="print only the JSON line (no example commands)")
     args = parser.parse_args(argv)
 
     logging.basicConfig(
@@ -100,15 +108,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             service_key = provider.make_clms_service_key()
             files.append(_write_private_json("m2mauth-test-clms-key-", service_key))
-            files.append(_write_private_json("m2mauth-test-credentials-", _register_demo_credentials(provider)))
+            credentials = _register_demo_credentials(provider)
+            files.append(_write_private_json("m2mauth-test-credentials-", credentials))
+            token_urls = {profile: provider.token_url(profile) for profile in PROFILES}
+            token_urls["openaire"] = provider.token_url("openaire", "refresh_token")  # where its refresh_token goes
             line = {
                 "base_url": provider.base_url,
                 "service_key_file": files[0],
                 "credentials_file": files[1],
                 "resource_url": provider.resource_url,
-                "token_urls": {profile: provider.token_url(profile) for profile in PROFILES},
+                "token_urls": token_urls,
+                "openaire_service_token_url": provider.token_url("openaire"),
             }
             sys.stdout.write(json.dumps(line) + "\n")
+            if not args.quiet:
+                sys.stdout.write(first_steps_text(line, credentials))
             sys.stdout.flush()
             while not stop.wait(0.5):
                 pass

@@ -174,7 +174,10 @@ test_that("every flow, req_auth_m2m() and the token store show no secret", {
     },
     openaire_personal = function() m2m_token("openaire", refresh_token = oa$refresh_token, token_url = personal),
     openaire_basic = function() {
-      m2m_token("openaire", client_id = oa$client_id, client_secret = oa$client_secret, token_url = urls$openaire)
+      m2m_token("openaire",
+        client_id = oa$client_id, client_secret = oa$client_secret,
+        token_url = provider$openaire_service_token_url
+      )
     },
     ce_password = function() {
       m2m_token("climate-engine", username = ce$username, password = ce$password, token_url = urls[["climate-engine"]])
