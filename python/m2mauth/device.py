@@ -18,13 +18,12 @@ from typing import TYPE_CHECKING, Any, TextIO
 from urllib.parse import urlsplit
 
 from . import grants
-from .arguments import check_options
 from .client_auth import ClientAuth
 from .credentials import Credentials, resolve_credentials
 from .errors import ConfigError, TokenEndpointError, TransportError
 from .profiles import Profile, load_profile
 from .source import TokenSource, source_key
-from .stores import FileStore, Store
+from .stores import Store, data_store
 from .token_request import TokenRequest
 from .tokens import Token, error_from_response, parse_token_response
 from .transport import DEFAULT_TIMEOUT, check_url, default_session, discover
@@ -241,9 +240,8 @@ def login(
     With a usable stored refresh token, nothing is asked: "Authenticated using refresh token."
     ``prompt`` receives the DeviceAuthorization (verification URI, user code, complete URI).
     """
-    check_options(prompt=prompt, store=store, timeout=timeout, session=session, sleep=sleep)
     prof = load_profile(profile)
-    store = store if store is not None else FileStore()
+    store = store if store is not None else data_store()  # a credential: the data folder, not the cache
     creds = resolve_credentials(prof, credentials)
     if not creds.client_id:
         raise ConfigError(
@@ -258,7 +256,7 @@ def login(
             code="device_flow_unsupported",
             hint="Device login is offered by cdse-openeo and generic (with issuer=).",
         )
-    key = source_key(prof, creds, device_flow_def)
+    key = source_key(prof, creds, device_flow_def, store)
     out = progress or sys.stderr
     stored = store.get(key)
     if stored is not None and stored.refresh_token:
@@ -334,12 +332,11 @@ def logout(
     profile: str | Profile | Mapping[str, Any] | os.PathLike[str], *, store: Store | None = None, **credentials: Any
 ) -> bool:
     """Forget the stored tokens of a device login; True if there was one."""
-    check_options(store=store)
     prof = load_profile(profile)
-    store = store if store is not None else FileStore()
+    store = store if store is not None else data_store()  # a credential: the data folder, not the cache
     creds = resolve_credentials(prof, credentials)
     device_flow_def = next((f for f in prof.flows if f.grant == "device_code"), prof.flows[0])
-    key = source_key(prof, creds, device_flow_def)
+    key = source_key(prof, creds, device_flow_def, store)
     existed = store.get(key) is not None
     store.delete(key)
     return existed

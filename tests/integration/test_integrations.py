@@ -324,3 +324,144 @@ def test_httpx_auth_over_an_existing_source(lifecycle_provider: ProviderFactory)
         assert client.get(provider.resource_url).status_code == 200
     assert requests.get(provider.resource_url, auth=m2mauth.Auth(source=source), timeout=HTTP_TIMEOUT).ok
     assert provider.token_requests() == 1
+
+
+# -- issue 8, part 8: 403 invalid_token, no header of our own, invalidate(), basic_encoding -----
+
+
+class DataAPI:
+    """A data API on loopback that refuses the first token it sees with ``status`` and
+    ``WWW-Authenticate`` (as a server that revoked it would), accepts later ones, and records
+    every request's headers."""
+
+    def __init__(self, status: int, challenge: str | None) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        api = self
+        self.status, self.challenge = status, challenge
+        self.seen: list[dict[str, str]] = []
+        self.refused: str | None = None
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                headers = dict(self.headers.items())
+                api.seen.append(headers)
+                token = headers.get("Authorization", "")
+                if api.refused is None:
+                    api.refused = token
+                if token == api.refused:
+                    self.send_response(api.status)
+                    if api.challenge:
+                        self.send_header("WWW-Authenticate", api.challenge)
+                else:
+                    self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/data"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def data_api() -> Iterator[Any]:
+    made: list[DataAPI] = []
+
+    def make(status: int, challenge: str | None) -> DataAPI:
+        made.append(DataAPI(status, challenge))
+        return made[-1]
+
+    yield make
+    for api in made:
+        api.close()
+
+
+INVALID_TOKEN_CHALLENGE = 'Bearer realm="data", error="invalid_token", error_description="The token was revoked"'
+
+
+def test_403_invalid_token_renews_and_retries_once_with_no_header_of_ours(
+    lifecycle_provider: ProviderFactory, data_api: Any
+) -> None:
+    provider = lifecycle_provider(token_lifetime=600)
+    api = data_api(403, INVALID_TOKEN_CHALLENGE)
+    answer = requests.get(api.url, auth=m2mauth.Auth("generic", **credentials(provider)), timeout=HTTP_TIMEOUT)
+    assert answer.status_code == 200
+    assert [r.status_code for r in answer.history] == [403]
+    assert provider.token_requests() == 2
+    first, retry = api.seen
+    assert first["Authorization"] != retry["Authorization"]
+    assert set(retry) == set(first)  # the retry is the same request with a new token, nothing added
+    assert not [name for name in retry if name.lower().startswith("x-m2mauth")]
+
+
+def test_a_bare_403_is_returned_and_invalidate_renews(lifecycle_provider: ProviderFactory, data_api: Any) -> None:
+    provider = lifecycle_provider(token_lifetime=600)
+    api = data_api(403, None)
+    auth = m2mauth.Auth("generic", **credentials(provider))
+    assert requests.get(api.url, auth=auth, timeout=HTTP_TIMEOUT).status_code == 403
+    assert len(api.seen) == 1 and provider.token_requests() == 1  # "not allowed": no renewal, no retry
+    auth.invalidate()  # the caller knows the server revoked it
+    assert requests.get(api.url, auth=auth, timeout=HTTP_TIMEOUT).status_code == 200
+    assert provider.token_requests() == 2
+
+
+def test_a_403_for_another_reason_is_not_retried(lifecycle_provider: ProviderFactory, data_api: Any) -> None:
+    provider = lifecycle_provider(token_lifetime=600)
+    api = data_api(403, 'Bearer error="insufficient_scope"')
+    auth = m2mauth.Auth("generic", **credentials(provider))
+    assert requests.get(api.url, auth=auth, timeout=HTTP_TIMEOUT).status_code == 403
+    assert len(api.seen) == 1 and provider.token_requests() == 1
+
+
+def test_httpx_403_invalid_token_and_invalidate(lifecycle_provider: ProviderFactory, data_api: Any) -> None:
+    httpx = pytest.importorskip("httpx")
+    provider = lifecycle_provider(token_lifetime=600)
+    api = data_api(403, INVALID_TOKEN_CHALLENGE)
+    auth = m2mauth.HttpxAuth("generic", **credentials(provider))
+    with httpx.Client(auth=auth, timeout=HTTP_TIMEOUT) as client:
+        assert client.get(api.url).status_code == 200
+        assert provider.token_requests() == 2
+        first, retry = api.seen
+        assert set(retry) == set(first)
+        auth.invalidate()
+        assert client.get(api.url).status_code == 200
+    assert provider.token_requests() == 3
+
+
+SPECIAL_SECRET = "s+cret/with:colon %and space"  # RFC 6749 §2.3.1 form-encoding changes this one
+
+
+@pytest.mark.parametrize("adapter", ["token_source", "auth", "session", "httpx"])
+def test_basic_encoding_is_accepted_everywhere(lifecycle_provider: ProviderFactory, adapter: str) -> None:
+    provider = lifecycle_provider(token_lifetime=600, basic_encoding="raw")  # a server that skips the encoding
+    provider.add_client("generic", "raw-client", SPECIAL_SECRET)
+    options: dict[str, Any] = {
+        "token_url": provider.token_url("generic"),
+        "client_id": "raw-client",
+        "client_secret": SPECIAL_SECRET,
+        "auth_method": "client_secret_basic",
+        "basic_encoding": "raw",
+    }
+    if adapter == "token_source":
+        assert TokenSource("generic", **options).token().access_token
+    elif adapter == "auth":
+        assert requests.get(provider.resource_url, auth=m2mauth.Auth("generic", **options), timeout=HTTP_TIMEOUT).ok
+    elif adapter == "session":
+        assert m2mauth.session("generic", **options).get(provider.resource_url, timeout=HTTP_TIMEOUT).ok
+    else:
+        httpx = pytest.importorskip("httpx")
+        auth = m2mauth.HttpxAuth("generic", **options)
+        assert httpx.get(provider.resource_url, auth=auth, timeout=HTTP_TIMEOUT).status_code == 200
+    with pytest.raises(m2mauth.TokenEndpointError):  # the default (rfc) encoding is refused by this server
+        TokenSource("generic", **{**options, "basic_encoding": "rfc"}).token()
+    with pytest.raises(ConfigError) as caught:
+        TokenSource("generic", **{**options, "basic_encoding": "latin1"})
+    assert caught.value.code == "invalid_option"

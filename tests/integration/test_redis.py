@@ -57,7 +57,8 @@ def store(redis_url: str, request: pytest.FixtureRequest) -> RedisStore:
 
 
 def keys_of(store: RedisStore) -> list[bytes]:
-    return sorted(store.client.scan_iter(match=store.prefix + "*"))
+    """The token keys (besides them a store holds its fingerprint key, shared by every worker)."""
+    return sorted(store.client.scan_iter(match=store.prefix + "token:*"))
 
 
 def generic_source(provider: Any, store: RedisStore, **options: Any) -> TokenSource:
@@ -97,6 +98,7 @@ def test_put_get_delete_and_ttl(lifecycle_provider: ProviderFactory, store: Redi
         "issued_at",
         "refresh_token",
         "refresh_expires_at",
+        "id_token",
         "scope",
     }
     store.delete(source.key)
@@ -211,3 +213,30 @@ def test_lock_expires_when_its_holder_dies(mp: Context, store: RedisStore, tmp_p
         if holder.is_alive():
             holder.kill()
             holder.join(timeout=10)
+
+
+def test_redis_down_is_an_m2mauth_error_with_a_hint(lifecycle_provider: ProviderFactory) -> None:
+    pytest.importorskip("redis")
+    import socket
+
+    from m2mauth import M2MAuthError
+
+    # A loopback port that was free a moment ago and is closed now: connection refused at once.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    store = RedisStore(f"redis://:redis-canary-password@127.0.0.1:{port}/0")
+    provider = lifecycle_provider(token_lifetime=600)
+    for attempt in (
+        lambda: generic_source(provider, store).token(),
+        lambda: store.get("k"),
+        lambda: store.delete("k"),
+        lambda: store.lock("k", timeout=1).__enter__(),
+    ):
+        with pytest.raises(M2MAuthError) as caught:
+            attempt()
+        assert caught.value.code == "store_unavailable"
+        assert f"127.0.0.1:{port}" in caught.value.message and "unreachable" in caught.value.message
+        assert "Redis runs" in (caught.value.hint or "")
+        assert "redis-canary-password" not in str(caught.value)
+        assert caught.value.__cause__ is None and caught.value.__suppress_context__

@@ -7,12 +7,14 @@ test_workers.py.
 
 from __future__ import annotations
 
+import errno
 import json
 import multiprocessing.context
 import os
 import pickle
 import stat
 import sys
+import threading
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -20,7 +22,9 @@ from typing import Any
 
 import pytest
 
-from m2mauth import FileStore, MemoryStore, TokenSource, TransportError
+from m2mauth import FileStore, M2MAuthError, MemoryStore, TokenSource, TransportError
+from m2mauth.fingerprint import FINGERPRINT_KEY_FILE
+from m2mauth.folders import cache_dir, data_dir
 from m2mauth.stores import default_home, token_from_record, token_to_record
 from m2mauth.testing import LocalProvider
 from m2mauth.tokens import Token
@@ -86,15 +90,33 @@ def test_an_existing_open_folder_is_tightened(tmp_path: Path) -> None:
     assert mode(root) == 0o700
 
 
-def test_m2mauth_home_overrides_the_cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_m2mauth_home_overrides_the_cache_and_data_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("M2MAUTH_HOME", str(tmp_path / "home"))
-    assert default_home() == tmp_path / "home"
+    assert default_home() == cache_dir() == tmp_path / "home" / "cache"
+    assert data_dir() == tmp_path / "home" / "data"
     FileStore().put("k", sample_token())
-    assert read_record(tmp_path / "home") is not None
+    assert read_record(tmp_path / "home" / "cache") is not None
     monkeypatch.delenv("M2MAUTH_HOME")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
     if sys.platform.startswith("linux"):
         assert default_home() == tmp_path / "xdg" / "m2mauth"
+        assert data_dir() == tmp_path / "xdg-data" / "m2mauth"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="XDG variables apply on Linux")
+def test_a_relative_xdg_folder_is_ignored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The XDG spec: a relative path is invalid and ignored. Before, tokens landed under the cwd.
+    monkeypatch.delenv("M2MAUTH_HOME", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "user"))
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative-cache")
+    monkeypatch.setenv("XDG_DATA_HOME", "relative-data")
+    monkeypatch.chdir(tmp_path)
+    assert default_home() == tmp_path / "user" / ".cache" / "m2mauth"
+    assert data_dir() == tmp_path / "user" / ".local" / "share" / "m2mauth"
+    FileStore().put("k", sample_token())
+    assert not (tmp_path / "relative-cache").exists()
+    assert read_record(tmp_path / "user" / ".cache" / "m2mauth") is not None
 
 
 # -- tokens only ------------------------------------------------------------------------------
@@ -133,7 +155,9 @@ def test_stores_hold_tokens_only(lifecycle_provider: ProviderFactory, tmp_path: 
         ),
     ]
     tokens = [s.token() for s in sources]
-    files = all_files(tmp_path / "store")
+    key_file = tmp_path / "store" / FINGERPRINT_KEY_FILE  # the random key of the secrets' fingerprints
+    assert mode(key_file) == 0o600 and len(key_file.read_bytes()) == 32
+    files = [p for p in all_files(tmp_path / "store") if p != key_file]
     records = [json.loads(p.read_text()) for p in files if p.suffix == ".json"]
     assert len(records) == 4
     assert {r["access_token"] for r in records} == {t.access_token for t in tokens}
@@ -152,6 +176,7 @@ def test_stores_hold_tokens_only(lifecycle_provider: ProviderFactory, tmp_path: 
             "refresh_token",
             "refresh_expires_at",
             "scope",
+            "id_token",
         }
     # File names and keys say nothing secret either.
     for source in sources:
@@ -171,7 +196,10 @@ def test_store_key_separates_profile_url_client_and_scope(lifecycle_provider: Pr
         TokenSource("climate-engine", **base).key,
     }
     assert len(keys) == 5
-    assert TokenSource("generic", **base).key == TokenSource("generic", **{**base, "client_secret": "other"}).key
+    # Same credentials, same key; another secret, another key (issue 8 part 2) -- never the secret itself.
+    assert TokenSource("generic", **base).key == TokenSource("generic", **base).key
+    assert TokenSource("generic", **base).key != TokenSource("generic", **{**base, "client_secret": "other"}).key
+    assert "|s|" not in TokenSource("generic", **base).key and not TokenSource("generic", **base).key.endswith("|s")
 
 
 def test_record_round_trip_and_garbage(tmp_path: Path) -> None:
@@ -368,3 +396,122 @@ def test_processes_sharing_a_file_store_make_one_request(
     assert len({t for r in results for t in r["tokens"]}) == 1
     assert sum(r["requests"] for r in results) == 1
     assert wait_until(lambda: source.token() is not None)
+
+
+# -- the cross-process lock (filelock) and where files live (platformdirs): issue 8, part 3 ------
+
+
+def test_a_lock_file_that_cannot_be_opened_is_an_m2mauth_error(tmp_path: Path) -> None:
+    store = FileStore(tmp_path / "s")
+    store.put("k", sample_token())
+    lock_path = next((tmp_path / "s" / "locks").glob("*.lock"), None) or (
+        tmp_path / "s" / "locks" / (store._token_path("k").stem + ".lock")
+    )
+    if lock_path.exists():
+        lock_path.unlink()
+    lock_path.mkdir()  # a folder where the lock file should be: open() fails (even as root)
+    with pytest.raises(M2MAuthError) as caught:
+        with store.lock("k", timeout=5):
+            pass
+    assert caught.value.code == "store_unwritable"
+    lock_path.rmdir()
+    # Nothing stays held: another thread of this process takes the same lock at once.
+    taken: list[bool] = []
+
+    def take() -> None:
+        with store.lock("k", timeout=5):
+            taken.append(True)
+
+    worker = threading.Thread(target=take)
+    worker.start()
+    worker.join(30)
+    assert taken == [True]
+
+
+@pytest.mark.parametrize("code", [errno.ENOLCK, errno.ENOSYS])
+def test_a_file_system_without_locks_fails_fast_and_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code: int
+) -> None:
+    # Mock: NFS without a lock manager cannot be mounted here; flock answers ENOLCK (or ENOSYS) there.
+    import fcntl
+
+    real = fcntl.flock
+
+    def no_locks(fd: int, operation: int) -> None:
+        if operation & fcntl.LOCK_UN:
+            return real(fd, operation)
+        raise OSError(code, os.strerror(code))
+
+    store = FileStore(tmp_path / "s")
+    store.put("k", sample_token())
+    monkeypatch.setattr(fcntl, "flock", no_locks)
+    with pytest.raises(TransportError) as caught:
+        with store.lock("k", timeout=20):
+            pass
+    assert caught.value.code == "lock_unsupported"  # not "lock_timeout" after the full wait
+    assert "does not support file locks" in caught.value.message and "local disk" in (caught.value.hint or "")
+
+
+def write_legacy_store(folder: Path) -> dict[str, dict[str, Any]]:
+    """The layout m2mauth 0.1 wrote: <folder>/tokens/<digest>.json, plus the CLI's labels."""
+    (folder / "tokens").mkdir(parents=True)
+    records = {
+        "a" * 32 + ".json": token_to_record(sample_token(refresh=None)),
+        "b" * 32 + ".json": token_to_record(sample_token(refresh="login-refresh-token")),
+    }
+    for name, record in records.items():
+        (folder / "tokens" / name).write_text(json.dumps(record))
+    (folder / "cli-labels.json").write_text("{}")
+    return records
+
+
+def test_an_old_m2mauth_home_is_migrated_once_without_loss(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    home = tmp_path / "home"
+    monkeypatch.setenv("M2MAUTH_HOME", str(home))
+    records = write_legacy_store(home)
+    FileStore().get("anything")  # first use
+    for name, record in records.items():
+        assert json.loads((home / "cache" / "tokens" / name).read_text()) == record  # moved to the cache
+        assert not (home / "tokens" / name).exists()
+    assert (home / "cache" / "cli-labels.json").exists()
+    # The record with a refresh token (a device login) is also in the data folder, where login() looks.
+    assert json.loads((home / "data" / "tokens" / ("b" * 32 + ".json")).read_text())["refresh_token"]
+    assert not (home / "data" / "tokens" / ("a" * 32 + ".json")).exists()
+    assert mode(home / "data" / "tokens" / ("b" * 32 + ".json")) == 0o600
+    # Once: a later old-layout file (another tool, a downgrade) is left alone and nothing is overwritten.
+    (home / "data" / "tokens" / ("b" * 32 + ".json")).write_text(json.dumps({"access_token": "newer"}))
+    write_legacy_store(tmp_path / "again")
+    FileStore().get("anything")
+    assert json.loads((home / "data" / "tokens" / ("b" * 32 + ".json")).read_text()) == {"access_token": "newer"}
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the XDG cache folder")
+def test_the_default_cache_folder_keeps_its_files_and_copies_logins(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("M2MAUTH_HOME", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+    records = write_legacy_store(tmp_path / "xdg-cache" / "m2mauth")  # old and new cache: the same folder
+    assert FileStore().get("anything") is None
+    for name, record in records.items():
+        assert json.loads((tmp_path / "xdg-cache" / "m2mauth" / "tokens" / name).read_text()) == record
+    login = tmp_path / "xdg-data" / "m2mauth" / "tokens" / ("b" * 32 + ".json")
+    assert json.loads(login.read_text())["refresh_token"] == "login-refresh-token"
+    assert mode(login.parent.parent) == 0o700
+
+
+def test_stores_keep_the_id_token(lifecycle_provider: ProviderFactory, tmp_path: Path) -> None:
+    # OpenAIRE's refresh endpoint answers with an id_token; before issue 8 a store dropped it.
+    provider = lifecycle_provider(token_lifetime=600)
+    source = TokenSource(
+        "openaire",
+        refresh_token=provider.issue_refresh_token("openaire"),
+        token_url=provider.token_url("openaire", "refresh"),
+        store=FileStore(tmp_path / "s"),
+    )
+    token = source.token()
+    assert token.id_token
+    assert FileStore(tmp_path / "s").get(source.key).id_token == token.id_token  # type: ignore[union-attr]
+    assert token_from_record(token_to_record(token)).id_token == token.id_token  # type: ignore[union-attr]
+    assert MemoryStore().get("k") is None

@@ -11,12 +11,14 @@ import httpx
 from ..profiles import Profile
 from ..source import TokenSource
 from ..stores import Store
+from .requests_auth import renew_on
 
 __all__ = ["HttpxAuth"]
 
 
 class HttpxAuth(httpx.Auth):
-    """Bearer token from a TokenSource; on a 401, one renewal and one retry."""
+    """Bearer token from a TokenSource; on a 401 (or a 403 with ``error="invalid_token"``), one
+    renewal and one retry, which carries no header of m2mauth's own."""
 
     def __init__(
         self,
@@ -28,11 +30,15 @@ class HttpxAuth(httpx.Auth):
     ) -> None:
         self.source = TokenSource.given_or_new(source, profile, store=store, **options)
 
+    def invalidate(self) -> None:
+        """Forget the current access token: the next request gets a new one (see TokenSource.invalidate)."""
+        self.source.invalidate()
+
     def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         token = self.source.token()
         request.headers["Authorization"] = token.authorization
         response = yield request
-        if response.status_code == 401:
+        if renew_on(response.status_code, response.headers.get("WWW-Authenticate")):
             renewed = self.source.token(force=True, rejected=token.access_token)
             if _replayable(request):  # a streamed body cannot be sent twice: the 401 is returned
                 request.headers["Authorization"] = renewed.authorization
@@ -45,7 +51,7 @@ class HttpxAuth(httpx.Auth):
         token = await anyio.to_thread.run_sync(self.source.token)
         request.headers["Authorization"] = token.authorization
         response = yield request
-        if response.status_code == 401:
+        if renew_on(response.status_code, response.headers.get("WWW-Authenticate")):
             renewed = await anyio.to_thread.run_sync(lambda: self.source.token(force=True, rejected=token.access_token))
             if _replayable(request):
                 request.headers["Authorization"] = renewed.authorization

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
+import re
+import weakref
 from collections.abc import Mapping
 from typing import Any
 
@@ -14,13 +16,15 @@ from ..profiles import Profile
 from ..source import TokenSource
 from ..stores import Store
 
-__all__ = ["Auth", "session"]
+__all__ = ["Auth", "renew_on", "session"]
 
 log = logging.getLogger("m2mauth")
 
 
 class Auth(AuthBase):
-    """Adds ``Authorization: Bearer ...`` from a TokenSource; on a 401, renews once and retries once.
+    """Adds ``Authorization: Bearer ...`` from a TokenSource; on a 401 (or a 403 whose
+    ``WWW-Authenticate`` says ``error="invalid_token"``), renews once and retries once.
+    ``invalidate()`` forgets the token, for an API that answers a revoked one with a bare 403.
 
     >>> requests.get(url, auth=m2mauth.Auth("clms", service_key="key.json"))  # doctest: +SKIP
     """
@@ -34,6 +38,20 @@ class Auth(AuthBase):
         **options: Any,
     ) -> None:
         self.source = TokenSource.given_or_new(source, profile, store=store, **options)
+        # The retries this Auth sent, so a retry's own 401 is returned rather than retried again.
+        # Tracked here, not by a header: nothing of m2mauth's own must reach the data API.
+        self._retries: weakref.WeakSet[requests.PreparedRequest] = weakref.WeakSet()
+
+    def invalidate(self) -> None:
+        """Forget the current access token: the next request gets a new one (see TokenSource.invalidate)."""
+        self.source.invalidate()
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"source": self.source}  # requests in flight stay with this copy
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.source = state["source"]
+        self._retries = weakref.WeakSet()
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         token = self.source.token()
@@ -43,21 +61,25 @@ class Auth(AuthBase):
 
     def _retry_on_401(self, response: requests.Response, **kwargs: Any) -> requests.Response:
         request = response.request
-        if response.status_code != 401 or request.headers.get("X-M2MAuth-Retry"):
+        if not renew_on(response.status_code, response.headers.get("WWW-Authenticate")) or request in self._retries:
             return response
         sent = str(request.headers.get("Authorization", ""))
         rejected = sent.split(" ", 1)[1] if " " in sent else None
         token = self.source.token(force=True, rejected=rejected)
         if not _replayable(request):
             # The body cannot be sent twice: return the 401, but the caller's next request has a new token.
-            log.info("%s answered 401; token renewed, the streamed request is not retried", _host(request.url))
+            log.info(
+                "%s answered %d; token renewed, the streamed request is not retried",
+                _host(request.url),
+                response.status_code,
+            )
             return response
-        log.info("%s answered 401; retrying once with a renewed token", _host(request.url))
+        log.info("%s answered %d; retrying once with a renewed token", _host(request.url), response.status_code)
         response.content  # noqa: B018 - read the body so the connection can be reused
         response.close()
         retry = request.copy()
         retry.headers["Authorization"] = token.authorization
-        retry.headers["X-M2MAuth-Retry"] = "1"
+        self._retries.add(retry)
         connection = response.connection
         new = connection.send(retry, **kwargs)
         new.history.append(response)
@@ -72,6 +94,20 @@ class Auth(AuthBase):
 
     def __repr__(self) -> str:
         return f"<m2mauth.Auth {self.source!r}>"
+
+
+def renew_on(status: int, www_authenticate: str | None) -> bool:
+    """Whether an API answer means "this token is no good; renew and retry once": 401, or a 403
+    whose challenge says ``error="invalid_token"`` (RFC 6750 §3.1; some servers answer a revoked or
+    expired token so). A bare 403 means "not allowed", which a new token does not change."""
+    if status == 401:
+        return True
+    if status != 403 or not www_authenticate:
+        return False
+    return _INVALID_TOKEN.search(www_authenticate) is not None
+
+
+_INVALID_TOKEN = re.compile(r'\berror\s*=\s*(?:"invalid_token"|invalid_token\b)', re.IGNORECASE)
 
 
 def _replayable(request: requests.PreparedRequest) -> bool:
