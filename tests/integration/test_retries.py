@@ -125,14 +125,16 @@ def test_reset_and_proxy_page_are_retried(lifecycle_provider: ProviderFactory, k
 
 def test_slow_answer_beyond_the_timeout(lifecycle_provider: ProviderFactory) -> None:
     provider = lifecycle_provider(token_lifetime=600)
-    source = generic_source(provider, timeout=0.3, retry=RetryPolicy(attempts=1))
+    # The normal answer must come within the timeout even on a loaded CI machine: 1 s, a third of
+    # the slow answer's 3 s (0.3 s made the retry itself time out under load).
+    source = generic_source(provider, timeout=1.0, retry=RetryPolicy(attempts=1))
     provider.set_fault("slow", delay=3)
     with pytest.raises(TransportError) as caught:
         source.token()
     assert caught.value.code == "timeout"
     assert provider.token_requests() == 1
     # With a second attempt allowed, the next (normal) answer is used.
-    retrying = generic_source(provider, timeout=0.3, retry=FAST)
+    retrying = generic_source(provider, timeout=1.0, retry=FAST)
     provider.set_fault("slow", delay=3)
     assert retrying.token().access_token
     assert provider.token_requests() == 3
