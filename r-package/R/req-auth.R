@@ -3,10 +3,14 @@
 #
 # The token cache lives in this package (the$handles), one handle per profile + arguments. Each
 # handle asks the core's TokenSource for tokens (its own margin, single flight and store), or,
-# with a core that has no TokenSource, fetches with fetch_token(). httr2's own OAuth plumbing
-# (req_oauth(), stable from httr2 0.2.2 to current releases) calls the handle when the request is
-# performed, so a request built long before it is sent still gets a valid token, and httr2 itself
-# renews once when the server answers 401 with WWW-Authenticate error="invalid_token".
+# with a core that has no TokenSource, fetches with fetch_token(). The step is httr2's req_oauth()
+# with our own flow and cache: exported by httr2 but marked internal, so its behaviour is not
+# promised and has changed. What we rely on, tested on httr2 0.2.2 (Debian 12) and 1.3.0:
+# httr2 calls the cache's get() when the request is performed (a request built long before it is
+# sent still gets a valid token) and the flow when get() gives nothing; after a 401 with
+# WWW-Authenticate error="invalid_token" it re-signs once, and that re-sign means "the server
+# refused this token": before 1.1.1 it calls the flow with the cached token still in hand, from
+# 1.1.1 it first calls the cache's clear() and then the flow. Either way the flow renews by force.
 
 #' Authenticate an httr2 request with a cached, renewed m2mauth token
 #'
@@ -154,9 +158,12 @@ handle_cache <- function(handle) {
   )
 }
 
-# httr2 calls this when its cache has no usable token, or to renew one the server refused.
+# httr2 calls this when its cache has no usable token, or to renew one the server refused. A
+# refusal reaches here in two ways (see the header): clear() was called first (httr2 >= 1.1.1), or
+# the token in hand is still fresh by our clock (httr2 < 1.1.1, or m2m_req_perform()'s retry).
+# Both renew by force, naming the refused token so the core does not hand it back.
 httr2_flow <- function(handle) {
-  forced <- token_is_fresh(handle$token, handle$margin) && !isTRUE(handle$cleared)
+  forced <- isTRUE(handle$cleared) || token_is_fresh(handle$token, handle$margin)
   handle$cleared <- FALSE
   token <- handle_token(handle, force = forced)
   # No expires_in: the cache above decides freshness with the core's margin, not httr2's 5 s.

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import inspect
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote, quote_plus
@@ -16,7 +18,7 @@ import pytest
 
 import m2mauth
 
-from .conftest import R_TESTS, SEED_GRANT, SPEC
+from .conftest import R_TESTS, SEED_GRANT, SPEC, SUBPROCESS_TIMEOUT, r_env
 
 
 def python_started(r: Any) -> bool:
@@ -188,26 +190,66 @@ def test_the_seed_grant_fixture_is_what_r_decodes(r: Any) -> None:
     assert json.loads(header) == {"typ": "JWT", "alg": "HS256", "alg.1": "RS256"}
 
 
-@pytest.mark.python_in_r
-def test_round_trips_in_process_with_reticulate_1_31_or_later(r: Any) -> None:
-    """Last in this file: it lets R start Python (this very interpreter) through reticulate."""
+# The round trip rpy2 -> R -> reticulate -> Python, in a child Python process of its own. From
+# reticulate 1.43 (its exit finalizer, PR #1786) a process that did this hangs at exit, holding the
+# GIL inside rpy2's shutdown: run here, it would keep pytest from ever exiting. The child prints
+# its findings as one marked JSON line (rpy2 may print a warning before it) and ends with
+# os._exit(0), skipping the finalizers; it runs without the LD_LIBRARY_PATH R set in this process
+# (with it, the child's Python loads Debian's libpython).
+ROUND_TRIP = """
+import json, os, sys
+import rpy2.robjects as robjects
+r = robjects.r
+os.environ["M2MAUTH_PYTHON"] = sys.executable  # reticulate attaches to this very interpreter
+r("suppressPackageStartupMessages(library(m2mauth))")
+out = {"reticulate": str(r('as.character(packageVersion("reticulate"))')[0])}
+out["profiles"] = list(r("m2m_list_profiles()"))
+out["codes"] = list(r('m2m_inspect(' + json.dumps(sys.argv[1]) + ', "clms")$findings$code'))
+out["jwt"] = str(r('m2m_sign_jwt(list(iss = "r", iat = 1767225600), ' + json.dumps(sys.argv[2]) + ')')[0])
+out["started"] = bool(r("reticulate::py_available(initialize = FALSE)")[0])
+sys.stdout.write("\\nM2MAUTH-RESULT " + json.dumps(out) + "\\n")
+sys.stdout.flush()
+os._exit(0)
+"""
+
+
+def run_round_trip_child(timeout: float = SUBPROCESS_TIMEOUT) -> dict[str, Any]:
+    key = (SPEC / "keys" / "test-rsa-2048.pkcs8.pem").read_text(encoding="ascii")
+    env = r_env()
+    env.pop("LD_LIBRARY_PATH", None)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", ROUND_TRIP, SEED_GRANT, key],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=env,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        pytest.fail(f"the rpy2 round-trip child did not exit within {timeout} s: {exc.stderr!r}")
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = [line for line in done.stdout.splitlines() if line.startswith("M2MAUTH-RESULT ")]
+    assert lines, done.stdout + done.stderr
+    result: dict[str, Any] = json.loads(lines[-1].split(" ", 1)[1])
+    return result
+
+
+def test_round_trips_through_rpy2_and_reticulate_in_a_child_that_exits(r: Any) -> None:
     version = str(r('as.character(packageVersion("reticulate"))')[0])
     if not r('packageVersion("reticulate") >= "1.31"')[0]:
         pytest.skip(
             f"reticulate {version} < 1.31: R embedded by rpy2 must not call back into Python (it crashes at the "
             "next R garbage collection); these round trips run in a subprocess Rscript (test_r_subprocess.py)"
         )
-    import os
-    import sys
-
     import jwt
 
-    os.environ["M2MAUTH_PYTHON"] = sys.executable  # reticulate attaches to the interpreter running here
-    assert list(r("m2m_list_profiles()")) == m2mauth.list_profiles()
-    codes = list(r(f'm2m_inspect({r_string(SEED_GRANT)}, "clms")$findings$code'))
-    assert {"duplicate_alg_header", "hmac_instead_of_rsa"} <= set(codes)
-    key = (SPEC / "keys" / "test-rsa-2048.pkcs8.pem").read_text(encoding="ascii")
-    token = r(f'm2m_sign_jwt(list(iss = "r", iat = 1767225600), {r_string(key)})')[0]
+    out = run_round_trip_child()
+    assert out["reticulate"] == version
+    assert out["started"] is True
+    assert out["profiles"] == m2mauth.list_profiles()
+    assert {"duplicate_alg_header", "hmac_instead_of_rsa"} <= set(out["codes"])
+    token = out["jwt"]
     public = m2mauth.load_key(SPEC / "keys" / "test-rsa-2048.public.jwk.json")
     assert jwt.get_unverified_header(token)["alg"] == "RS256"
     assert public.verify(token.rsplit(".", 1)[0].encode(), jwt.utils.base64url_decode(token.rsplit(".", 1)[1]), "RS256")

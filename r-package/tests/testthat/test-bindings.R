@@ -29,7 +29,10 @@ test_that("every public function of the core has an exported wrapper with its ar
     parameters <- builtins$list(signature$parameters$values())
     python_args <- character()
     for (parameter in parameters) {
-      if (!identical(parameter$kind$name, "VAR_KEYWORD")) {
+      # Through py_get_attr(): reticulate >= 1.46 converts int-like enums such as the kind to R
+      # integers, so parameter$kind$name fails there.
+      kind <- reticulate::py_get_attr(parameter, "kind")
+      if (!identical(m2mauth:::py_attr(kind, "name"), "VAR_KEYWORD")) {
         python_args <- c(python_args, parameter$name)
       }
     }

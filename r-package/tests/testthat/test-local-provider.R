@@ -72,6 +72,75 @@ test_that("a token the server refuses as invalid_token is renewed once (httr2 re
   expect_equal(handle$fetched, 2L)
 })
 
+# A data API that revokes the first token it sees (as a server does after a password change or a
+# logout elsewhere): that token is still valid by its expiry time, so only the server's 401 tells.
+revoking_api <- function(env = parent.frame()) {
+  handler <- function(req, res) {
+    auth <- req$get_header("Authorization")
+    auth <- if (is.null(auth)) "" else auth
+    seen <- c(res$app$locals$seen, auth)
+    res$app$locals$seen <- seen
+    if (identical(auth, seen[[1]])) {
+      res$set_header("WWW-Authenticate", "Bearer error=\"invalid_token\"")
+      res$set_status(401L)$send("revoked")
+    } else {
+      res$send_json(list(ok = TRUE, requests = length(seen)), auto_unbox = TRUE)
+    }
+  }
+  environment(handler) <- globalenv() # the app runs in another process: send the function alone
+  app <- webfakes::new_app()
+  app$get("/data", handler)
+  webfakes::local_app_process(app, .local_envir = env)
+}
+
+test_that("a token the server revokes is renewed by plain httr2::req_perform()", {
+  # httr2 >= 1.1.1 clears the cache before it re-signs; before the fix that path handed back the
+  # revoked token and req_perform() raised HTTP 401 (httr2 0.2.2 and 1.1.0 renewed).
+  skip_if_no_core()
+  skip_if_not_installed("webfakes")
+  provider <- local_provider(lifetime = 600)
+  web <- revoking_api()
+  req <- req_auth_m2m(
+    httr2::req_timeout(httr2::request(web$url("/data")), 10), "clms",
+    service_key = provider$service_key_file
+  )
+  resp <- httr2::req_perform(req)
+  expect_equal(httr2::resp_status(resp), 200)
+  expect_equal(httr2::resp_body_json(resp)$requests, 2L)
+  handle <- attr(req, "m2mauth")
+  expect_equal(handle$forced, 1L)
+  expect_equal(handle$fetched, 2L)
+  # The renewed token is kept: the next request sends it once, with no further token request.
+  expect_equal(httr2::resp_body_json(httr2::req_perform(req))$requests, 3L)
+  expect_equal(handle$fetched, 2L)
+})
+
+test_that("httr2 >= 1.1.1's clear() then re-sign renews the token, imitated on any httr2", {
+  # What httr2 >= 1.1.1 does after 401 invalid_token, step by step, so the renewal path stays
+  # covered where only httr2 0.2.2 is installed: the cache's clear(), its get(), then the flow.
+  skip_if_no_core()
+  provider <- local_provider(lifetime = 600)
+  req <- req_auth_m2m(
+    httr2::req_timeout(httr2::request(provider$resource_url), 10), "clms",
+    service_key = provider$service_key_file
+  )
+  expect_equal(httr2::resp_status(httr2::req_perform(req)), 200)
+  handle <- attr(req, "m2mauth")
+  refused <- handle$token$access_token
+  cache <- m2mauth:::handle_cache(handle)
+  expect_identical(cache$get()$access_token, refused) # fresh: httr2 would send it
+  cache$clear()
+  expect_null(cache$get())
+  renewed <- m2mauth:::httr2_flow(handle)
+  cache$set(renewed)
+  expect_false(identical(renewed$access_token, refused))
+  expect_equal(handle$forced, 1L)
+  expect_equal(handle$fetched, 2L)
+  expect_identical(cache$get()$access_token, renewed$access_token)
+  expect_equal(httr2::resp_status(httr2::req_perform(req)), 200)
+  expect_equal(handle$fetched, 2L)
+})
+
 test_that("m2m_req_perform() renews once on any 401, even without WWW-Authenticate", {
   skip_if_no_core()
   skip_if_not_installed("webfakes")
