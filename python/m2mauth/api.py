@@ -9,10 +9,11 @@ from typing import TYPE_CHECKING, Any
 from . import jws
 from .arguments import check_options
 from .assertions import build_header
-from .errors import ConfigError
+from .errors import ConfigError, TokenEndpointError
 from .flows import Plan, plan_request
 from .keys import KeyInput, load_key
 from .profiles import Profile, load_profile
+from .refresh_keeper import REFRESH_GRANTS, RefreshKeeper
 from .tokens import Token
 from .transport import DEFAULT_TIMEOUT, discover, exchange
 
@@ -43,9 +44,14 @@ def fetch_token(
     verify: bool | str = True,
     proxies: Mapping[str, str] | None = None,
     clock: Callable[[], float] | None = None,
+    keep_refresh_token: bool = True,
     **credentials: Any,
 ) -> Token:
-    """One token exchange, no cache: the flow follows from the credentials given (or ``flow=``).
+    """One token exchange, no access-token cache: the flow follows from the credentials given (or ``flow=``).
+
+    A refresh token the server rotates is kept in the user data folder, so the next call (in this
+    run or a later one) that passes the same original ``refresh_token=`` uses the newest one;
+    ``keep_refresh_token=False`` turns that off (see refresh_keeper.py).
 
     >>> token = m2mauth.fetch_token("clms", service_key="~/land-copernicus.json")  # doctest: +SKIP
     """
@@ -55,16 +61,35 @@ def fetch_token(
     if not credentials.get("token_url") and issuer:
         credentials["token_url"] = discover(str(issuer), session=session, timeout=timeout)["token_endpoint"]
     plan = plan_request(prof, flow=flow, auth_method=auth_method, clock=clock, **credentials)
-    return exchange(
-        plan.request,
-        profile=prof,
-        session=session,
-        timeout=timeout,
-        verify=verify,
-        proxies=proxies,
-        default_lifetime=prof.default_token_lifetime,
-        clock=clock,
-    )
+    keeper = None
+    if keep_refresh_token and plan.flow.grant in REFRESH_GRANTS:
+        keeper = RefreshKeeper.for_chain(prof, plan.credentials)
+
+    def send(plan: Plan) -> Token:
+        return exchange(
+            plan.request,
+            profile=prof,
+            session=session,
+            timeout=timeout,
+            verify=verify,
+            proxies=proxies,
+            default_lifetime=prof.default_token_lifetime,
+            clock=clock,
+        )
+
+    if keeper is None:
+        return send(plan)
+    with keeper.lock(timeout + 60):  # one run at a time spends the chain's newest token
+        newest = keeper.newest()
+        if newest and newest != plan.credentials.refresh_token:
+            credentials["refresh_token"] = newest
+            plan = plan_request(prof, flow=flow, auth_method=auth_method, clock=clock, **credentials)
+        try:
+            token = send(plan)
+        except TokenEndpointError as error:
+            raise (keeper.refused(error) if newest else error) from None
+        keeper.keep(token)
+        return token
 
 
 def sign_jwt(

@@ -5,12 +5,17 @@ transient error the still-valid token is returned and the failure logged), *inva
 absent: a refresh must succeed). One thread per process refreshes while the others wait for its
 result (single flight); with a shared store, one process or worker anywhere refreshes, the others
 re-read the store after taking its lock. A rotated refresh token is written to the store before
-the new access token is handed out.
+the new access token is handed out — and, when the store is not one that keeps refresh tokens
+(the in-memory default, the cache ``FileStore()``), also to the data folder (refresh_keeper.py),
+so the next run that passes the original refresh token uses the newest one.
+
+The store key names the profile, endpoint, client and scope, plus a keyed fingerprint of the
+secret material (fingerprint.py): a wrong secret never gets the token cached for the right one.
 """
 
 from __future__ import annotations
 
-import hashlib
+import contextlib
 import logging
 import math
 import os
@@ -23,10 +28,12 @@ from typing import TYPE_CHECKING, Any
 from .arguments import check_options
 from .credentials import Credentials, resolve_credentials
 from .errors import ConfigError, M2MAuthError, TokenEndpointError
+from .fingerprint import fingerprint, secret_material
 from .flows import plan_request
 from .profiles import Flow, Profile, load_profile
+from .refresh_keeper import REFRESH_GRANTS, RefreshKeeper, keeps_refresh_tokens
 from .retry import RetryPolicy, is_transient, with_retries
-from .stores import MemoryStore, Store
+from .stores import MemoryStore, Store, data_store, store_fingerprint_key
 from .tokens import Token
 from .transport import DEFAULT_TIMEOUT, check_url, discover, exchange
 
@@ -38,7 +45,6 @@ __all__ = ["FRESH", "INVALID", "STALE", "TokenSource", "refresh_margin", "source
 log = logging.getLogger("m2mauth")
 
 FRESH, STALE, INVALID = "fresh", "stale", "invalid"
-REFRESH_GRANTS = ("refresh_token", "get_refresh")
 REFRESH_TOKEN_WARNING = 3 * 24 * 3600  # warn when a refresh token has less than this left
 MIN_ATTEMPT_TIMEOUT = 0.1  # seconds: the timeout of an attempt started just before the retry deadline
 
@@ -54,7 +60,8 @@ def refresh_margin(lifetime: float | None, margin: float | None = None) -> float
 
 
 def _identity(creds: Credentials) -> str:
-    """Who the token is for, without any secret: the public identifiers, or a digest of a refresh token."""
+    """Who the token is for, without any secret: the public identifiers (a refresh token is
+    covered by the keyed fingerprint, never by a bare hash)."""
     for name in ("client_id", "email", "username", "key_id"):
         value = creds.get(name)
         if value:
@@ -64,14 +71,21 @@ def _identity(creds: Credentials) -> str:
 
         return "client_id=" + load_service_key(creds.service_key, password=creds.key_password).client_id
     if creds.refresh_token:
-        return "refresh=" + hashlib.sha256(creds.refresh_token.encode()).hexdigest()[:16]
+        return "refresh"
     return "anonymous"
 
 
-def source_key(profile: Profile, creds: Credentials, flow: Flow) -> str:
-    """The store key: profile, endpoint, client identity and scope (never a secret)."""
+def source_key(profile: Profile, creds: Credentials, flow: Flow, store: object = None) -> str:
+    """The store key: profile, endpoint, client identity, scope and a keyed fingerprint of the
+    secret material (HMAC-SHA256 under ``store``'s key, see fingerprint.py; never a secret, never
+    a bare hash of one). Without secret material the key is as m2mauth 0.1 made it, so a device
+    login stored then is still found."""
     endpoint = creds.token_url or creds.issuer or flow.token_url or profile.token_url or ""
-    return "|".join(("m2mauth-v1", profile.name, endpoint, _identity(creds), creds.scope or ""))
+    parts = ["m2mauth-v1", profile.name, endpoint, _identity(creds), creds.scope or ""]
+    material = secret_material(creds)
+    if material:
+        parts.append("fp=" + (fingerprint(store_fingerprint_key(store), material) or ""))
+    return "|".join(parts)
 
 
 @dataclass
@@ -101,8 +115,12 @@ class TokenSource:
         proxies: Mapping[str, str] | None = None,
         session: requests.Session | None = None,
         clock: Callable[[], float] | None = None,
+        basic_encoding: str | None = None,
+        keep_refresh_token: bool = True,
         **credentials: Any,
     ) -> None:
+        """``keep_refresh_token=False``: do not keep a rotated refresh token in the data folder
+        (for callers who manage rotation themselves; a store given as ``store=`` still keeps it)."""
         check_options(store=store, flow=flow, auth_method=auth_method, margin=margin, retry=retry, timeout=timeout)
         check_options(verify=verify, proxies=proxies, session=session, clock=clock)
         self.profile = load_profile(profile)
@@ -119,16 +137,32 @@ class TokenSource:
             if url:
                 check_url(url)
         self._flow = self.profile.select_flow(creds.available(), flow)
-        self.key = source_key(self.profile, creds, self._flow)
+        if basic_encoding is not None and basic_encoding not in ("rfc", "raw"):
+            raise ConfigError(
+                f"unknown basic_encoding {basic_encoding!r}",
+                code="invalid_option",
+                hint="Pass basic_encoding='rfc' (RFC 6749 §2.3.1, the default) or 'raw' (no form-encoding).",
+            )
+        self.store: Store = store if store is not None else MemoryStore()
+        self.key = source_key(self.profile, creds, self._flow, self.store)
+        self.keep_refresh_token = bool(keep_refresh_token)
+        # Where the newest refresh token of this chain is kept across runs, if the store does not.
+        self._keeper: RefreshKeeper | None = None
         # A device login is interactive: here it means "renew the refresh token stored by login()".
         self._after_login = self._flow.grant == "device_code"
         if self._after_login:
             refresh = next((f for f in self.profile.flows if f.grant in REFRESH_GRANTS), None)
             if refresh is None:
                 raise ConfigError(f"{self.profile.name} cannot renew a device login", code="device_flow_unsupported")
+            if not keeps_refresh_tokens(self.store):
+                # login() keeps its refresh token in the data folder: renew that record.
+                login_store = data_store()
+                self._keeper = RefreshKeeper(source_key(self.profile, creds, self._flow, login_store), login_store)
             self._flow = refresh
-        self.store: Store = store if store is not None else MemoryStore()
+        elif self.keep_refresh_token and not keeps_refresh_tokens(self.store):
+            self._keeper = RefreshKeeper.for_chain(self.profile, creds)
         self.flow_name, self.auth_method, self.margin = flow, auth_method, margin
+        self.basic_encoding = basic_encoding
         self.retry = retry or RetryPolicy()
         self.timeout, self.verify, self.proxies, self.session = timeout, verify, proxies, session
         self.clock = clock
@@ -179,7 +213,7 @@ class TokenSource:
         return (self.clock or time.time)()
 
     def state(self, token: Token | None, now: float | None = None) -> str:
-        if token is None:
+        if token is None or not token.access_token:  # "": a record that keeps only a refresh token
             return INVALID
         if token.expires_at is None:
             return FRESH
@@ -227,9 +261,22 @@ class TokenSource:
         return token.expires_at.timestamp() - max(0.0, refresh_margin(token.lifetime, self.margin))
 
     def invalidate(self) -> None:
-        """Forget the token here and in the store (the next call fetches a new one)."""
-        self._memory = None
-        self.store.delete(self.key)
+        """Forget the access token here and in the store: the next ``token()`` fetches a new one.
+
+        For an API that refuses a token with a bare 403 (no ``error="invalid_token"``), when you
+        know the server revoked it. A refresh token is kept (it renews the access token)."""
+        with self.store.lock(self.key, timeout=self.retry.deadline + self.timeout + 30):
+            stored = self.store.get(self.key)
+            self._memory = None
+            self._fresh = None
+            if stored is not None and stored.refresh_token:
+                # Keep the refresh token (a rotated one cannot be had again); drop the access token.
+                self.store.put(
+                    self.key,
+                    Token("", refresh_token=stored.refresh_token, refresh_expires_at=stored.refresh_expires_at),
+                )
+            else:
+                self.store.delete(self.key)
 
     def _single_flight(self, force: bool, rejected: str | None) -> Token:
         with self._guard:
@@ -256,7 +303,9 @@ class TokenSource:
             flight.done.set()
 
     def _refresh(self, force: bool, rejected: str | None) -> Token:
-        with self.store.lock(self.key, timeout=self.retry.deadline + self.timeout + 30):
+        timeout = self.retry.deadline + self.timeout + 30
+        keeper = self._keeper.lock(timeout) if self._keeper is not None else contextlib.nullcontext()
+        with self.store.lock(self.key, timeout=timeout), keeper:
             stored = self.store.get(self.key)  # another process may have refreshed while we waited
             state = self.state(stored)
             renewed_elsewhere = stored is not None and rejected is not None and stored.access_token != rejected
@@ -289,6 +338,8 @@ class TokenSource:
                     new.issued_at,
                     new.raw,
                 )
+            if self._keeper is not None:
+                self._keeper.keep(new)  # the credential first: a crash after this loses only the cache
             self.store.put(self.key, new)  # persisted before anyone sees the new token
             self._memory = new
             self._check_refresh_expiry(new)
@@ -304,14 +355,19 @@ class TokenSource:
 
     def _fetch(self, stored: Token | None) -> Token:
         refresh_flow = self._refresh_flow()
-        if stored is not None and stored.refresh_token and refresh_flow is not None:
+        # The kept newest token of the chain wins over a cache's copy (another run may have rotated it).
+        kept = self._keeper.newest() if self._keeper is not None else None
+        refresh = kept or (stored.refresh_token if stored is not None else None)
+        if refresh and refresh_flow is not None:
             try:
-                token = self._exchange(refresh_flow, {"refresh_token": stored.refresh_token})
+                token = self._exchange(refresh_flow, {"refresh_token": refresh})
                 log.info("%s: authenticated using refresh token", self.profile.name)
                 return token
             except TokenEndpointError as error:
+                if kept and refresh == kept and self._keeper is not None:
+                    error = self._keeper.refused(error)
                 if self._flow.grant in REFRESH_GRANTS or error.code not in ("invalid_grant", "invalid_request"):
-                    raise
+                    raise error from None
                 log.info(
                     "%s: the refresh token was refused (%s); repeating the original grant",
                     self.profile.name,
@@ -339,7 +395,12 @@ class TokenSource:
         def attempt() -> Token:
             # A new plan per attempt: client assertions carry a fresh jti, which servers refuse to see twice.
             plan = plan_request(
-                self.profile, flow=flow.name, auth_method=self.auth_method, clock=self.clock, **credentials
+                self.profile,
+                flow=flow.name,
+                auth_method=self.auth_method,
+                basic_encoding=self.basic_encoding,
+                clock=self.clock,
+                **credentials,
             )
             self.requests_made += 1
             # An attempt gets at most what is left of the deadline: a hung server cannot carry the caller past it.

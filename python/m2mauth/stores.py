@@ -3,31 +3,45 @@
 A store holds token records only — access token, expiry, refresh token — never keys, client
 secrets or passwords. Each store also offers a lock per key, so that one refresher at a time
 works for everyone sharing it: threads (MemoryStore), processes on one machine (FileStore),
-workers anywhere (RedisStore).
+workers anywhere (RedisStore). Each also holds the random key that fingerprints secret material
+in its cache keys (see fingerprint.py), so everyone sharing a store computes the same keys.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
-import sys
-import tempfile
+import secrets
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from .arguments import check_options
-from .errors import ConfigError, TransportError
+from .errors import ConfigError, M2MAuthError, TransportError
+from .fingerprint import KEY_BYTES, key_from_file
+from .folders import cache_dir, data_dir, make_private_dir, migrate_legacy, write_private
 from .tokens import Token
 
-__all__ = ["FileStore", "MemoryStore", "RedisStore", "Store", "default_home", "token_from_record", "token_to_record"]
+__all__ = [
+    "FileStore",
+    "MemoryStore",
+    "RedisStore",
+    "Store",
+    "data_store",
+    "default_home",
+    "store_fingerprint_key",
+    "token_from_record",
+    "token_to_record",
+]
 
 LOCK_TIMEOUT = 60.0
+_PROCESS_KEY = secrets.token_bytes(KEY_BYTES)  # fingerprints in MemoryStore keys: nothing to share
 
 
 def token_to_record(token: Token) -> dict[str, Any]:
@@ -42,6 +56,7 @@ def token_to_record(token: Token) -> dict[str, Any]:
         "refresh_token": token.refresh_token,
         "refresh_expires_at": epoch(token.refresh_expires_at),
         "scope": token.scope,
+        "id_token": token.id_token,
     }
 
 
@@ -69,6 +84,7 @@ def token_from_record(record: Any) -> Token | None:
         expires_at=when("expires_at"),
         refresh_token=text("refresh_token"),
         scope=text("scope"),
+        id_token=text("id_token"),
         refresh_expires_at=when("refresh_expires_at"),
         issued_at=when("issued_at"),
     )
@@ -89,6 +105,9 @@ class MemoryStore:
         self._tokens: dict[str, Token] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
+
+    def fingerprint_key(self) -> bytes:
+        return _PROCESS_KEY  # memory lives and dies with the process, and so may this key
 
     def get(self, key: str) -> Token | None:
         return self._tokens.get(key)
@@ -121,87 +140,102 @@ class MemoryStore:
 
 
 def default_home() -> Path:
-    """M2MAUTH_HOME, else the user cache directory of the platform."""
-    if os.environ.get("M2MAUTH_HOME"):
-        return Path(os.environ["M2MAUTH_HOME"]).expanduser()
-    if sys.platform == "win32":
-        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
-        return base / "m2mauth" / "Cache"
-    if sys.platform == "darwin":
-        return Path.home() / "Library" / "Caches" / "m2mauth"
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "m2mauth"
+    """The default FileStore folder: ``$M2MAUTH_HOME/cache``, else the platform's user cache folder."""
+    return cache_dir()
+
+
+def store_fingerprint_key(store: object) -> bytes:
+    """The key that fingerprints secrets in ``store``'s cache keys: the store's own when it has one
+    (so every process and machine sharing it agrees), else the data folder's."""
+    own: Callable[[], bytes] | None = getattr(store, "fingerprint_key", None)
+    if callable(own):
+        return own()
+    return key_from_file(data_dir())
 
 
 def _file_name(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
 
 
-class _FileLock:
-    """An exclusive lock on a file, held across processes (fcntl on POSIX, msvcrt on Windows).
+#: flock answers these when the file system cannot lock at all (NFS without a lock manager,
+#: some FUSE mounts): waiting cannot help, so the lock fails at once and says why.
+LOCK_UNSUPPORTED = frozenset(
+    {errno.ENOLCK, errno.ENOSYS, getattr(errno, "EOPNOTSUPP", -1), getattr(errno, "ENOTSUP", -1)}
+)
 
-    The OS releases it when the holder dies, even by SIGKILL: no stale lock files to clean up.
+
+class _FileLock:
+    """An exclusive lock across processes and threads, by ``filelock`` (flock on POSIX, LockFileEx
+    on Windows). The OS releases it when its holder dies, even by SIGKILL.
+
+    What filelock leaves to its caller is turned into M2MAuthErrors: a lock file that cannot be
+    opened, a file system without locks, a timeout.
     """
 
     def __init__(self, path: Path, timeout: float) -> None:
+        from filelock import FileLock
+
         self.path, self.timeout = path, timeout
-        self.fd: int | None = None
-        self._thread_lock = threading.Lock()  # flock is per open file: threads need their own guard
+        # thread_local: each thread opens its own descriptor, so flock also excludes threads.
+        # No soft-lock fallback (filelock >= 4 offers one on ENOSYS): a lock file left by a killed
+        # process would block everyone; a file system without locks is reported instead.
+        options: dict[str, Any] = {"fallback_to_soft": False} if _HAS_SOFT_FALLBACK else {}
+        self._lock = FileLock(str(path), timeout=timeout, mode=0o600, thread_local=True, **options)
 
     def __enter__(self) -> None:
-        deadline = time.monotonic() + self.timeout
-        if not self._thread_lock.acquire(timeout=self.timeout):
-            raise TransportError("timed out waiting for the token store lock", code="lock_timeout")
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        delay = 0.001
-        while True:
-            try:
-                _lock_fd(fd)
-                break
-            except OSError:
-                if time.monotonic() >= deadline:
-                    os.close(fd)
-                    self._thread_lock.release()
-                    raise TransportError(
-                        f"timed out after {self.timeout:g} s waiting for the token store lock {self.path}",
-                        code="lock_timeout",
-                        hint="Another process holds it; it is released when that process ends.",
-                    ) from None
-                time.sleep(delay)
-                delay = min(delay * 2, 0.05)
-        self.fd = fd
+        from filelock import Timeout
+
+        try:
+            self._lock.acquire(timeout=self.timeout)
+        except Timeout:
+            raise TransportError(
+                f"timed out after {self.timeout:g} s waiting for the token store lock {self.path}",
+                code="lock_timeout",
+                hint="Another process holds it; it is released when that process ends.",
+            ) from None
+        except NotImplementedError:
+            raise _unsupported(self.path, None) from None
+        except OSError as exc:
+            if exc.errno in LOCK_UNSUPPORTED:
+                raise _unsupported(self.path, exc) from None
+            raise ConfigError(
+                f"cannot open the token store lock {self.path}: {exc.strerror or type(exc).__name__}",
+                code="store_unwritable",
+                hint="Use a folder you can write to (store=FileStore(path), --store DIR or M2MAUTH_HOME).",
+            ) from None
 
     def __exit__(self, *exc: object) -> None:
-        fd, self.fd = self.fd, None
-        if fd is not None:
-            try:
-                _unlock_fd(fd)
-            finally:
-                os.close(fd)
-                self._thread_lock.release()
+        self._lock.release()
 
 
-if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
-    import msvcrt
+def _has_soft_fallback() -> bool:
+    import inspect
 
-    def _lock_fd(fd: int) -> None:
-        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)  # type: ignore[attr-defined]
+    from filelock import FileLock
 
-    def _unlock_fd(fd: int) -> None:
-        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)  # type: ignore[attr-defined]
-else:
-    import fcntl
+    return "fallback_to_soft" in inspect.signature(FileLock.__init__).parameters
 
-    def _lock_fd(fd: int) -> None:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
 
-    def _unlock_fd(fd: int) -> None:
-        fcntl.flock(fd, fcntl.LOCK_UN)
+_HAS_SOFT_FALLBACK = _has_soft_fallback()
+
+
+def _unsupported(path: Path, exc: OSError | None) -> TransportError:
+    reason = f" ({exc.strerror})" if exc is not None and exc.strerror else ""
+    return TransportError(
+        f"the file system of {path.parent} does not support file locks{reason}",
+        code="lock_unsupported",
+        hint="Put the token store on a local disk (store=FileStore('/local/path'), --store DIR or "
+        "M2MAUTH_HOME), or use RedisStore to share tokens between machines.",
+    )
 
 
 class FileStore:
     """Tokens in files (mode 0600, in a 0700 folder), replaced atomically, guarded by a cross-process lock.
 
-    P processes sharing a FileStore make one token request per token lifetime between them.
+    ``FileStore()`` is the user cache folder (``$M2MAUTH_HOME/cache``); it is a cache, so a rotated
+    refresh token is also kept in the data folder (``durable`` is False). ``FileStore(path)`` is a
+    folder you chose, trusted to keep refresh tokens. P processes sharing a FileStore make one
+    token request per token lifetime between them.
     """
 
     def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
@@ -210,18 +244,33 @@ class FileStore:
             self.path = Path(path).expanduser() if path is not None else default_home()
         except RuntimeError:  # "~user" with no such user
             raise ConfigError(f"the token store path cannot be expanded: {path!r}", code="invalid_store") from None
+        self.durable = path is not None
+        self._default = path is None
         self._locks: dict[str, _FileLock] = {}
         self._guard = threading.Lock()
         self._ready = False
+        self._migrated = False
+
+    def fingerprint_key(self) -> bytes:
+        self._prepare()
+        return key_from_file(self.path)
+
+    def _migrate(self) -> None:
+        """Once per store object, before its first read or write: the default folders take over
+        the files of m2mauth 0.1's single store (folders.migrate_legacy, itself once per home)."""
+        if self._migrated:
+            return
+        self._migrated = True
+        if self._default or self.path == data_dir():
+            migrate_legacy()
 
     def _prepare(self) -> None:
         if self._ready:
             return
+        self._migrate()
         try:
             for folder in (self.path, self.path / "tokens", self.path / "locks"):
-                folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-                if sys.platform != "win32" and folder.stat().st_mode & 0o077:
-                    os.chmod(folder, 0o700)
+                make_private_dir(folder)
         except OSError as exc:  # a file in the way, no permission, a name too long
             raise ConfigError(
                 f"cannot create the token store {self.path}: {exc.strerror or type(exc).__name__}",
@@ -234,6 +283,7 @@ class FileStore:
         return self.path / "tokens" / f"{_file_name(key)}.json"
 
     def get(self, key: str) -> Token | None:
+        self._migrate()
         try:
             text = self._token_path(key).read_text(encoding="utf-8")
         except (FileNotFoundError, NotADirectoryError):
@@ -251,23 +301,18 @@ class FileStore:
         self._prepare()
         target = self._token_path(key)
         data = json.dumps({"key": _file_name(key), **token_to_record(token)}, indent=1).encode("utf-8")
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=target.parent)
         try:
-            os.fchmod(fd, 0o600) if hasattr(os, "fchmod") else None
-            os.write(fd, data)
-            os.fsync(fd)
-            os.close(fd)
-            fd = -1
-            os.replace(tmp, target)  # atomic: readers see the old record or the new one, never half
-            _fsync_dir(target.parent)
-        finally:
-            if fd != -1:
-                os.close(fd)
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+            write_private(target, data)  # atomic: readers see the old record or the new one, never half
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot write to the token store {self.path}: {exc.strerror or type(exc).__name__}",
+                code="store_unwritable",
+                hint="Use a folder you can write to (store=FileStore(path), --store DIR or M2MAUTH_HOME).",
+            ) from None
         _remove_stale_temporaries(target.parent)
 
     def delete(self, key: str) -> None:
+        self._migrate()
         with contextlib.suppress(FileNotFoundError, NotADirectoryError):  # as get(): nothing stored there
             self._token_path(key).unlink()
 
@@ -281,10 +326,12 @@ class FileStore:
         return lock
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"path": str(self.path)}
+        return {"path": str(self.path), "default": self._default}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__init__(state["path"])  # type: ignore[misc]
+        self._default = bool(state.get("default"))
+        self.durable = not self._default
 
     def __repr__(self) -> str:
         return f"<FileStore {self.path}>"
@@ -302,21 +349,23 @@ def _remove_stale_temporaries(folder: Path) -> None:
                 leftover.unlink()
 
 
-def _fsync_dir(path: Path) -> None:
-    if sys.platform == "win32":  # pragma: no cover
-        return
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+def data_store() -> FileStore:
+    """The FileStore in the user data folder (``$M2MAUTH_HOME/data``): where ``login()`` keeps its
+    refresh token, so a cache clean never logs anyone out."""
+    return FileStore(data_dir())
+
+
+_T = TypeVar("_T")
 
 
 class RedisStore:
     """Tokens in Redis, for workers on several machines; a Redis lock lets one worker refresh for all.
 
-    Needs the optional extra ``m2mauth[redis]``.
+    Needs the optional extra ``m2mauth[redis]``. Redis unreachable or refusing is an M2MAuthError
+    (``store_unavailable``) naming the URL's host, never the password in it.
     """
+
+    durable = True
 
     def __init__(self, url: str = "redis://127.0.0.1:6379/0", *, prefix: str = "m2mauth:") -> None:
         self.url, self.prefix = url, prefix
@@ -331,14 +380,62 @@ class RedisStore:
                 raise ConfigError(
                     "RedisStore needs the redis package", code="missing_dependency", hint="pip install 'm2mauth[redis]'"
                 ) from None
-            self._client = redis.Redis.from_url(self.url, socket_timeout=10, socket_connect_timeout=10)
+            try:
+                self._client = redis.Redis.from_url(self.url, socket_timeout=10, socket_connect_timeout=10)
+            except ValueError:  # a URL redis cannot read; its message may quote the password
+                raise ConfigError(
+                    f"RedisStore cannot read its URL (host {self._where()})",
+                    code="invalid_store",
+                    hint="Give a URL such as redis://host:6379/0 or rediss://:password@host:6380/0.",
+                ) from None
         return self._client
+
+    def _where(self) -> str:
+        from urllib.parse import urlsplit
+
+        try:
+            parts = urlsplit(self.url)
+            return f"{parts.hostname or '?'}:{parts.port or 6379}"
+        except ValueError:
+            return "?"
+
+    def _call(self, what: str, action: Callable[[], _T]) -> _T:
+        """Run one Redis command; its failures become a store_unavailable M2MAuthError."""
+        _ = self.client  # created (or refused with its own message) outside the Redis error translation
+        try:
+            return action()
+        except M2MAuthError:
+            raise
+        except Exception as exc:
+            import redis
+
+            if not isinstance(exc, redis.exceptions.RedisError):
+                raise
+            down = isinstance(exc, (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError))
+            raise TransportError(
+                f"the Redis token store at {self._where()} is {'unreachable' if down else 'refusing'} "
+                f"({type(exc).__name__}) while trying to {what}",
+                code="store_unavailable",
+                hint="Check that Redis runs and the URL (host, port, password) is right, or pass another store= "
+                "(FileStore() for one machine).",
+            ) from None
+
+    def fingerprint_key(self) -> bytes:
+        # One random key per Redis prefix, set once (NX) by whoever comes first: every worker agrees.
+        name = self.prefix + "fingerprint-key"
+        self._call("create its fingerprint key", lambda: self.client.set(name, secrets.token_bytes(KEY_BYTES), nx=True))
+        key = self._call("read its fingerprint key", lambda: self.client.get(name))
+        if not isinstance(key, bytes) or len(key) != KEY_BYTES:
+            raise ConfigError(
+                f"the Redis key {name} is not an m2mauth fingerprint key", code="invalid_store", hint=f"Delete {name}."
+            )
+        return key
 
     def _key(self, key: str) -> str:
         return self.prefix + "token:" + _file_name(key)
 
     def get(self, key: str) -> Token | None:
-        raw = self.client.get(self._key(key))
+        raw = self._call("read a token", lambda: self.client.get(self._key(key)))
         if raw is None:
             return None
         try:
@@ -352,16 +449,16 @@ class RedisStore:
         ends = [v for v in (record["expires_at"], record["refresh_expires_at"]) if v]
         if ends and not record["refresh_token"]:
             ttl = max(1, int(max(ends) - time.time()) + 60)
-        self.client.set(self._key(key), json.dumps(record), ex=ttl)
+        self._call("store a token", lambda: self.client.set(self._key(key), json.dumps(record), ex=ttl))
 
     def delete(self, key: str) -> None:
-        self.client.delete(self._key(key))
+        self._call("delete a token", lambda: self.client.delete(self._key(key)))
 
     @contextlib.contextmanager
     def lock(self, key: str, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
         # The lock expires by itself if its holder dies (timeout), so a killed worker cannot block the rest.
         lock = self.client.lock(self.prefix + "lock:" + _file_name(key), timeout=timeout, blocking_timeout=timeout)
-        if not lock.acquire():
+        if not self._call("take its lock", lock.acquire):
             raise TransportError(f"timed out after {timeout:g} s waiting for the Redis token lock", code="lock_timeout")
         try:
             yield
