@@ -209,3 +209,49 @@ def test_a_refused_kept_token_is_named_and_forgotten(provider: LocalProvider, tm
     assert code != 0
     assert "invalid_grant" in err and "kept" in err
     assert not record.exists()
+
+
+def test_a_device_login_lives_in_the_data_folder_and_later_runs_rotate_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+    import threading
+
+    import requests
+
+    import m2mauth
+
+    home = tmp_path / "home"
+    monkeypatch.setenv("M2MAUTH_HOME", str(home))
+    with LocalProvider(token_lifetime=600, device_interval=1) as server:
+        approved = threading.Event()
+
+        def approve(authorization: Any) -> None:  # the user, approving in a browser
+            def click() -> None:
+                requests.post(
+                    f"{server.base_url}/device/approve", data={"user_code": authorization.user_code}, timeout=30
+                )
+                approved.set()
+
+            threading.Thread(target=click, daemon=True).start()
+
+        def wait(seconds: float) -> None:
+            assert approved.wait(timeout=30), "nobody approved"
+
+        options = {"issuer": server.issuer_url(), "client_id": "cdse-public"}
+        token = m2mauth.login("cdse-openeo", prompt=approve, sleep=wait, progress=io.StringIO(), **options)
+        assert token.refresh_token
+        # login() with no store= keeps its record in the data folder, never in the cache.
+        assert not (home / "cache" / "tokens").exists() or not list((home / "cache" / "tokens").glob("*.json"))
+        check_data_folder(home, [])
+        for run in range(RUNS):  # later scripts name no store: they renew the login's record
+            code, out, err = run_script(
+                tmp_path, home, "token_source", server.resource_url, {"profile": "cdse-openeo", **options}
+            )
+            assert code == 0, f"run {run + 1}: {err[-2000:]}"
+            assert json.loads(out.strip().splitlines()[-1]) == {"status": 200}
+        assert server.refresh_token_reuses()["refused"] == 0
+        refreshes = [r for r in server.requests_log if r.field("grant_type") == "refresh_token"]
+        assert [r.status for r in refreshes] == [200] * RUNS  # one rotation per run, none refused
+        assert not server.refresh_token_accepted("cdse-openeo", token.refresh_token)
+        assert m2mauth.logout("cdse-openeo", **options) is True
