@@ -98,6 +98,20 @@ check_dots_named <- function(...) {
       call = call
     )
   }
+  for (i in seq_along(dots)) {
+    if (!credential_fits(dots[[i]])) {
+      m2m_abort(
+        sprintf("`%s` must be a single string (or a number, TRUE/FALSE, named list or raw vector), not %s.",
+          names[[i]], describe_value(dots[[i]])),
+        condition_classes("invalid_argument", "config"),
+        list(
+          code = "invalid_argument",
+          hint = sprintf("Give %s a value, e.g. %s = Sys.getenv(\"...\") after checking it is set.", names[[i]], names[[i]])
+        ),
+        call = call
+      )
+    }
+  }
   if (anyDuplicated(names)) {
     m2m_abort(
       sprintf("The credential `%s` is given twice.", names[anyDuplicated(names)]),
@@ -122,4 +136,19 @@ check_request <- function(req, call = NULL) {
     )
   }
   invisible(TRUE)
+}
+
+# A credential or option given in `...`: one value Python can take (NULL means "not given").
+credential_fits <- function(x) {
+  if (is.null(x) || is_python_object(x) || is.raw(x) || inherits(x, "m2mauth_token")) {
+    return(TRUE)
+  }
+  if (is.list(x)) {
+    return(length(x) == 0 || (!is.null(names(x)) && all(nzchar(names(x)))))
+  }
+  if (is_time(x)) {
+    return(TRUE)
+  }
+  (is.character(x) || is.numeric(x) || is.logical(x)) && length(x) == 1 && !is.na(x) &&
+    (!is.numeric(x) || is.finite(x))
 }

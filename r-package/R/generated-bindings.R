@@ -9,7 +9,7 @@
 #' @param profile A provider profile: a name shipped with m2mauth (\code{"clms"}, \code{"disruptive-technologies"}, \code{"openaire"}, \code{"climate-engine"}, \code{"cdse-openeo"}, \code{"generic"}), a path to a profile JSON file, or a named list. (Python: \code{str | Profile | Mapping[str, Any] | os.PathLike[str]}.)
 #' @param flow Name of the profile's flow to use; by default the flow follows from the credentials given. (Python: \code{str | None}, default \code{None}.)
 #' @param auth_method Client authentication where the provider offers several (\code{"client_secret_basic"}, \code{"client_secret_post"}, \code{"client_secret_jwt"}, \code{"private_key_jwt"}). (Python: \code{str | None}, default \code{None}.)
-#' @param ... Credentials, by name: \code{service_key}, \code{client_id}, \code{client_secret}, \code{private_key}, \code{key_id}, \code{secret}, \code{email}, \code{username}, \code{password}, \code{refresh_token}, \code{scope}, \code{token_url}, \code{issuer}, \code{audience}, \code{key_password}. They are the core's \code{**credentials} keywords; missing ones are read from the provider's environment variables, then \code{M2MAUTH_<NAME>}.
+#' @param ... Credentials, by name: \code{service_key}, \code{client_id}, \code{client_secret}, \code{private_key}, \code{key_id}, \code{secret}, \code{email}, \code{username}, \code{password}, \code{refresh_token}, \code{scope}, \code{token_url}, \code{issuer}, \code{device_authorization_url}, \code{audience}, \code{key_password}. They are the core's \code{**credentials} keywords; missing ones are read from the provider's environment variables, then \code{M2MAUTH_<NAME>}.
 #' @return The core's \code{Plan}, a Python object (read its fields with \code{$}).
 #' @export
 m2m_build_request <- function(profile, ..., flow = NULL, auth_method = NULL) {
@@ -20,9 +20,9 @@ m2m_build_request <- function(profile, ..., flow = NULL, auth_method = NULL) {
     list(...)), kinds = c(flow = "string", auth_method = "string"))
 }
 
-#' OpenID Connect discovery
+#' The issuer's metadata, fetched once per process
 #'
-#' OpenID Connect discovery: the issuer's metadata, fetched once per process.
+#' The issuer's metadata, fetched once per process: OpenID Connect discovery, or RFC 8414 authorization server metadata when the server has no OpenID discovery document.
 #'
 #' Generated from the Python core's \code{m2mauth.discover()}: same arguments, same defaults. Errors are classed R conditions (see \link{m2mauth_error}).
 #'
@@ -87,9 +87,11 @@ m2m_explain <- function(error_or_response, profile = NULL, status = NULL) {
     status = status), kinds = c(status = "int"))
 }
 
-#' One token exchange, no cache
+#' One token exchange, no access-token cache
 #'
-#' One token exchange, no cache: the flow follows from the credentials given (or \code{flow=}).
+#' One token exchange, no access-token cache: the flow follows from the credentials given (or \code{flow=}).
+#'
+#' A refresh token the server rotates is kept in the user data folder, so the next call (in this run or a later one) that passes the same original \code{refresh_token=} uses the newest one; \code{keep_refresh_token=False} turns that off (see refresh_keeper.py).
 #'
 #' Generated from the Python core's \code{m2mauth.fetch_token()}: same arguments, same defaults. Errors are classed R conditions (see \link{m2mauth_error}).
 #'
@@ -101,7 +103,8 @@ m2m_explain <- function(error_or_response, profile = NULL, status = NULL) {
 #' @param verify \code{TRUE}, or the path of a CA bundle to trust (TLS cannot be turned off). (Python: \code{bool | str}, default \code{True}.)
 #' @param proxies A named list of proxies, e.g. \code{list(https = "http://proxy:3128")}. (Python: \code{Mapping[str, str] | None}, default \code{None}.)
 #' @param clock A function returning the current time in seconds (for tests). (Python: \code{Callable[[], float] | None}, default \code{None}.)
-#' @param ... Credentials, by name: \code{service_key}, \code{client_id}, \code{client_secret}, \code{private_key}, \code{key_id}, \code{secret}, \code{email}, \code{username}, \code{password}, \code{refresh_token}, \code{scope}, \code{token_url}, \code{issuer}, \code{audience}, \code{key_password}. They are the core's \code{**credentials} keywords; missing ones are read from the provider's environment variables, then \code{M2MAUTH_<NAME>}.
+#' @param keep_refresh_token See the core's \code{m2mauth.fetch_token()}. (Python: \code{bool}, default \code{True}.)
+#' @param ... Credentials, by name: \code{service_key}, \code{client_id}, \code{client_secret}, \code{private_key}, \code{key_id}, \code{secret}, \code{email}, \code{username}, \code{password}, \code{refresh_token}, \code{scope}, \code{token_url}, \code{issuer}, \code{device_authorization_url}, \code{audience}, \code{key_password}. They are the core's \code{**credentials} keywords; missing ones are read from the provider's environment variables, then \code{M2MAUTH_<NAME>}.
 #' @return An \code{m2mauth_token}: \code{access_token}, \code{token_type}, \code{expires_at} (\code{POSIXct}, UTC), \code{refresh_token}, \code{scope}. It prints redacted.
 #' @examples
 #' \dontrun{
@@ -112,17 +115,19 @@ m2m_explain <- function(error_or_response, profile = NULL, status = NULL) {
 #' }
 #' @export
 m2m_fetch_token <- function(profile, ..., flow = NULL, auth_method = NULL, timeout = 30,
-    session = NULL, verify = TRUE, proxies = NULL, clock = NULL) {
+    session = NULL, verify = TRUE, proxies = NULL, clock = NULL, keep_refresh_token = TRUE) {
   check_dots_named(...)
   check_arg(flow, "string", "flow", null_ok = TRUE)
   check_arg(auth_method, "string", "auth_method", null_ok = TRUE)
   check_arg(timeout, "number", "timeout")
   check_arg(verify, "flag_or_string", "verify")
   check_arg(proxies, "mapping", "proxies", null_ok = TRUE)
+  check_arg(keep_refresh_token, "flag", "keep_refresh_token")
   m2m_call("fetch_token", c(list(profile = profile, flow = flow, auth_method = auth_method,
-    timeout = timeout, session = session, verify = verify, proxies = proxies, clock = clock),
-    list(...)), kinds = c(flow = "string", auth_method = "string", timeout = "number",
-    verify = "flag_or_string", proxies = "mapping"))
+    timeout = timeout, session = session, verify = verify, proxies = proxies, clock = clock,
+    keep_refresh_token = keep_refresh_token), list(...)), kinds = c(flow = "string",
+    auth_method = "string", timeout = "number", verify = "flag_or_string", proxies = "mapping",
+    keep_refresh_token = "flag"))
 }
 
 #' @rdname m2m_fetch_token
@@ -194,13 +199,18 @@ m2m_load_profile <- function(profile) {
 
 #' Read a CLMS service key from a path, JSON text or a mapping (a loaded ServiceKey is returned as is)
 #'
+#' \code{password} decrypts a private_key the user has encrypted (\code{key_password=}, as for \code{private_key=}).
+#'
 #' Generated from the Python core's \code{m2mauth.load_service_key()}: same arguments, same defaults. Errors are classed R conditions (see \link{m2mauth_error}).
 #'
 #' @param value A path, JSON text or a named list. (Python: \code{str | bytes | os.PathLike[str] | Mapping[str, Any] | ServiceKey}.)
+#' @param password The passphrase of an encrypted PEM key. (Python: \code{str | bytes | None}, default \code{None}.)
 #' @return The core's \code{ServiceKey}, a Python object (read its fields with \code{$}).
 #' @export
-m2m_load_service_key <- function(value) {
-  m2m_call("load_service_key", list(value = value), kinds = c())
+m2m_load_service_key <- function(value, password = NULL) {
+  check_arg(password, "string_or_raw", "password", null_ok = TRUE)
+  m2m_call("load_service_key", list(value = value, password = password),
+    kinds = c(password = "string_or_raw"))
 }
 
 #' Log in with the device flow once
@@ -218,7 +228,7 @@ m2m_load_service_key <- function(value) {
 #' @param session A Python \code{requests.Session} to send with (rarely needed from R). (Python: \code{requests.Session | None}, default \code{None}.)
 #' @param sleep A function that waits a number of seconds (for tests). (Python: \code{Callable[[float], None]}, default \code{<built-in function sleep>}.)
 #' @param progress A Python text stream for progress messages (default: standard error). (Python: \code{TextIO | None}, default \code{None}.)
-#' @param ... Credentials, by name: \code{service_key}, \code{client_id}, \code{client_secret}, \code{private_key}, \code{key_id}, \code{secret}, \code{email}, \code{username}, \code{password}, \code{refresh_token}, \code{scope}, \code{token_url}, \code{issuer}, \code{audience}, \code{key_password}. They are the core's \code{**credentials} keywords; missing ones are read from the provider's environment variables, then \code{M2MAUTH_<NAME>}.
+#' @param ... Credentials, by name: \code{service_key}, \code{client_id}, \code{client_secret}, \code{private_key}, \code{key_id}, \code{secret}, \code{email}, \code{username}, \code{password}, \code{refresh_token}, \code{scope}, \code{token_url}, \code{issuer}, \code{device_authorization_url}, \code{audience}, \code{key_password}. They are the core's \code{**credentials} keywords; missing ones are read from the provider's environment variables, then \code{M2MAUTH_<NAME>}.
 #' @return An \code{m2mauth_token}: \code{access_token}, \code{token_type}, \code{expires_at} (\code{POSIXct}, UTC), \code{refresh_token}, \code{scope}. It prints redacted.
 #' @examples
 #' \dontrun{
@@ -242,7 +252,7 @@ m2m_login <- function(profile, prompt = NULL, ..., store = NULL, timeout = 30, s
 #'
 #' @param profile A provider profile: a name shipped with m2mauth (\code{"clms"}, \code{"disruptive-technologies"}, \code{"openaire"}, \code{"climate-engine"}, \code{"cdse-openeo"}, \code{"generic"}), a path to a profile JSON file, or a named list. (Python: \code{str | Profile | Mapping[str, Any] | os.PathLike[str]}.)
 #' @param store A token store from the core (\code{MemoryStore}, \code{FileStore}, \code{RedisStore}). (Python: \code{Store | None}, default \code{None}.)
-#' @param ... Credentials, by name: \code{service_key}, \code{client_id}, \code{client_secret}, \code{private_key}, \code{key_id}, \code{secret}, \code{email}, \code{username}, \code{password}, \code{refresh_token}, \code{scope}, \code{token_url}, \code{issuer}, \code{audience}, \code{key_password}. They are the core's \code{**credentials} keywords; missing ones are read from the provider's environment variables, then \code{M2MAUTH_<NAME>}.
+#' @param ... Credentials, by name: \code{service_key}, \code{client_id}, \code{client_secret}, \code{private_key}, \code{key_id}, \code{secret}, \code{email}, \code{username}, \code{password}, \code{refresh_token}, \code{scope}, \code{token_url}, \code{issuer}, \code{device_authorization_url}, \code{audience}, \code{key_password}. They are the core's \code{**credentials} keywords; missing ones are read from the provider's environment variables, then \code{M2MAUTH_<NAME>}.
 #' @return \code{TRUE} or \code{FALSE}.
 #' @export
 m2m_logout <- function(profile, ..., store = NULL) {
@@ -339,7 +349,7 @@ m2m_parse_token_response <- function(status, body, content_type = NULL, now = NU
 #' @param clock A function returning the current time in seconds (for tests). (Python: \code{Clock | None}, default \code{None}.)
 #' @param jti_source A function returning a fresh \code{jti} (for reproducible requests). (Python: \code{JtiSource | None}, default \code{None}.)
 #' @param environ Environment variables to read missing credentials from, a named list (default: the process environment; \code{list()} reads none). (Python: \code{Mapping[str, str] | None}, default \code{None}.)
-#' @param ... Credentials, by name: \code{service_key}, \code{client_id}, \code{client_secret}, \code{private_key}, \code{key_id}, \code{secret}, \code{email}, \code{username}, \code{password}, \code{refresh_token}, \code{scope}, \code{token_url}, \code{issuer}, \code{audience}, \code{key_password}. They are the core's \code{**credentials} keywords; missing ones are read from the provider's environment variables, then \code{M2MAUTH_<NAME>}.
+#' @param ... Credentials, by name: \code{service_key}, \code{client_id}, \code{client_secret}, \code{private_key}, \code{key_id}, \code{secret}, \code{email}, \code{username}, \code{password}, \code{refresh_token}, \code{scope}, \code{token_url}, \code{issuer}, \code{device_authorization_url}, \code{audience}, \code{key_password}. They are the core's \code{**credentials} keywords; missing ones are read from the provider's environment variables, then \code{M2MAUTH_<NAME>}.
 #' @return The core's \code{Plan}, a Python object (read its fields with \code{$}).
 #' @export
 m2m_plan_request <- function(profile, ..., flow = NULL, auth_method = NULL, basic_encoding = NULL,
@@ -382,7 +392,7 @@ m2m_secret_key <- function(secret, kid = NULL) {
 #' @param store A token store from the core (\code{MemoryStore}, \code{FileStore}, \code{RedisStore}). (Python: \code{Store | None}, default \code{None}.)
 #' @param proxies A named list of proxies, e.g. \code{list(https = "http://proxy:3128")}. (Python: \code{Mapping[str, str] | None}, default \code{None}.)
 #' @param verify \code{TRUE}, or the path of a CA bundle to trust (TLS cannot be turned off). (Python: \code{bool | str}, default \code{True}.)
-#' @param ... Credentials, by name: \code{service_key}, \code{client_id}, \code{client_secret}, \code{private_key}, \code{key_id}, \code{secret}, \code{email}, \code{username}, \code{password}, \code{refresh_token}, \code{scope}, \code{token_url}, \code{issuer}, \code{audience}, \code{key_password}. They are the core's \code{**options} keywords; missing ones are read from the provider's environment variables, then \code{M2MAUTH_<NAME>}.
+#' @param ... Credentials, by name: \code{service_key}, \code{client_id}, \code{client_secret}, \code{private_key}, \code{key_id}, \code{secret}, \code{email}, \code{username}, \code{password}, \code{refresh_token}, \code{scope}, \code{token_url}, \code{issuer}, \code{device_authorization_url}, \code{audience}, \code{key_password}. They are the core's \code{**options} keywords; missing ones are read from the provider's environment variables, then \code{M2MAUTH_<NAME>}.
 #' @return The core's \code{requests.Session}, a Python object (read its fields with \code{$}).
 #' @export
 m2m_session <- function(profile, ..., store = NULL, proxies = NULL, verify = TRUE) {

@@ -5,7 +5,8 @@
 #' error texts) plus a protected resource, for offline tests and demos. It writes
 #' a freshly generated CLMS test service key and test credentials for the other
 #' profiles to private temporary files (removed when it stops); nothing secret is
-#' printed. Stop it with \code{m2m_local_provider_stop()}. Unix only.
+#' printed. Stop it with \code{m2m_local_provider_stop()}; it is also stopped when
+#' the R session ends or the object is garbage collected. Unix only.
 #'
 #' @param lifetime Lifetime of the access tokens it issues, in seconds.
 #' @param python The Python that has m2mauth installed (default:
@@ -60,10 +61,38 @@ m2m_local_provider <- function(lifetime = 3600, python = NULL, timeout = 30) {
     provider_failed(sprintf("no answer within %s s", format(timeout)), python, err)
   }
   info <- jsonlite::fromJSON(line, simplifyVector = FALSE)
+  # The server is stopped when the R session ends or when the last copy of this object is
+  # collected, so a script that forgets m2m_local_provider_stop() leaves no process behind.
+  guard <- new.env(parent = emptyenv())
+  guard$pid <- pid
+  guard$stopped <- FALSE
+  reg.finalizer(guard, function(guard) stop_guarded(guard, timeout = 5), onexit = TRUE)
   structure(
-    c(info, list(pid = pid, python = python, log = err)),
+    c(info, list(pid = pid, python = python, log = err, guard = guard)),
     class = "m2mauth_local_provider"
   )
+}
+
+stop_guarded <- function(guard, timeout) {
+  if (isTRUE(guard$stopped)) {
+    return(TRUE) # already stopped: its pid may belong to another process by now
+  }
+  guard$stopped <- TRUE
+  stop_process(guard$pid, timeout)
+}
+
+stop_process <- function(pid, timeout) {
+  if (process_alive(pid)) {
+    tools::pskill(pid, tools::SIGTERM)
+    deadline <- Sys.time() + timeout
+    while (process_alive(pid) && Sys.time() < deadline) {
+      Sys.sleep(0.1)
+    }
+    if (process_alive(pid)) {
+      tools::pskill(pid, tools::SIGKILL)
+    }
+  }
+  !process_alive(pid)
 }
 
 #' @rdname m2m_local_provider
@@ -77,18 +106,10 @@ m2m_local_provider_stop <- function(provider, timeout = 10) {
       list(code = "invalid_argument", hint = "Pass what m2m_local_provider() returned.")
     )
   }
-  pid <- provider$pid
-  if (process_alive(pid)) {
-    tools::pskill(pid, tools::SIGTERM)
-    deadline <- Sys.time() + timeout
-    while (process_alive(pid) && Sys.time() < deadline) {
-      Sys.sleep(0.1)
-    }
-    if (process_alive(pid)) {
-      tools::pskill(pid, tools::SIGKILL)
-    }
+  if (is.environment(provider$guard)) {
+    return(invisible(stop_guarded(provider$guard, timeout)))
   }
-  invisible(!process_alive(pid))
+  invisible(stop_process(provider$pid, timeout))
 }
 
 #' @export

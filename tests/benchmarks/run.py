@@ -30,6 +30,7 @@ BENCHMARKS: dict[int, tuple[str, str]] = {
     3: ("bench_processes", "Token requests across processes and a Dask cluster"),
     4: ("bench_assertions", "RS256 assertions per second"),
     5: ("bench_import", "Import time"),
+    6: ("bench_r", "R: req_auth_m2m() per request, and the first call"),
 }
 
 

@@ -58,3 +58,8 @@ core_public_functions <- function() {
   }, logical(1))
   names[is_function]
 }
+
+# A request to `url` (default: the provider's resource) authenticated with req_auth_m2m() for CLMS.
+clms_request <- function(provider, url = provider$resource_url, ...) {
+  req_auth_m2m(httr2::req_timeout(httr2::request(url), 10), "clms", service_key = provider$service_key_file, ...)
+}
