@@ -30,7 +30,7 @@ KEY_BYTES = 32
 
 
 def key_from_file(folder: Path) -> bytes:
-    """The random key kept in ``folder/fingerprint.key`` (mode 0600), created on first use.
+    """The random key kept in ``folder/fingerprint.key`` (mode 0600, hex text), created on first use.
 
     Two processes creating it at once both end with the same key: the file is created with
     O_EXCL, and the loser reads the winner's.
@@ -45,8 +45,9 @@ def key_from_file(folder: Path) -> bytes:
             data = b""
         except OSError as exc:
             raise _unusable(path, exc) from None
-        if len(data) == KEY_BYTES:
-            return data
+        key = _parse_key(data)
+        if key is not None:
+            return key
         if data:  # truncated or foreign content: never use a short key; replace it
             with contextlib.suppress(OSError):
                 path.unlink()
@@ -59,12 +60,22 @@ def key_from_file(folder: Path) -> bytes:
         except OSError as exc:
             raise _unusable(path, exc) from None
         try:
-            os.write(fd, key)
+            os.write(fd, key.hex().encode("ascii") + b"\n")  # text, like every other file m2mauth keeps
             os.fsync(fd)
         finally:
             os.close(fd)
         return key
     raise ConfigError(f"cannot create the fingerprint key {path}", code="store_unwritable")
+
+
+def _parse_key(data: bytes) -> bytes | None:
+    text = data.strip()
+    if len(text) != 2 * KEY_BYTES:
+        return None
+    try:
+        return bytes.fromhex(text.decode("ascii"))
+    except ValueError:  # not hex (UnicodeDecodeError is a ValueError too)
+        return None
 
 
 def _unusable(path: Path, exc: OSError) -> ConfigError:

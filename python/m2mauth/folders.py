@@ -82,8 +82,16 @@ def legacy_dir() -> Path:
 
 
 def make_private_dir(folder: Path) -> None:
-    """Create ``folder`` (and parents) mode 0700; tighten it if it exists with wider rights."""
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    """Create ``folder`` mode 0700, and any missing parent 0700 too (e.g. ``M2MAUTH_HOME`` itself;
+    a parent that exists is not ours to change); tighten ``folder`` if it exists with wider rights."""
+    missing = []
+    for parent in [folder, *folder.parents]:
+        if parent.exists():
+            break
+        missing.append(parent)
+    for parent in reversed(missing):
+        with contextlib.suppress(FileExistsError):  # another process made it meanwhile
+            parent.mkdir(mode=0o700)
     if sys.platform != "win32" and folder.stat().st_mode & 0o077:
         os.chmod(folder, 0o700)
 

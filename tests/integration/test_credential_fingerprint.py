@@ -99,7 +99,7 @@ def test_the_fingerprint_is_keyed_and_reveals_nothing(provider: LocalProvider, t
     source = generic(provider, store, RIGHT)
     source.token()
     key_file = tmp_path / "store" / FINGERPRINT_KEY_FILE
-    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600 and len(key_file.read_bytes()) == 32
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600 and len(bytes.fromhex(key_file.read_text())) == 32
     bare = hashlib.sha256(RIGHT.encode()).hexdigest()
     assert RIGHT not in source.key and bare[:16] not in source.key
     blob = b"".join(p.read_bytes() for p in (tmp_path / "store").rglob("*") if p.is_file())

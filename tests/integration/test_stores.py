@@ -156,7 +156,7 @@ def test_stores_hold_tokens_only(lifecycle_provider: ProviderFactory, tmp_path: 
     ]
     tokens = [s.token() for s in sources]
     key_file = tmp_path / "store" / FINGERPRINT_KEY_FILE  # the random key of the secrets' fingerprints
-    assert mode(key_file) == 0o600 and len(key_file.read_bytes()) == 32
+    assert mode(key_file) == 0o600 and len(bytes.fromhex(key_file.read_text())) == 32
     files = [p for p in all_files(tmp_path / "store") if p != key_file]
     records = [json.loads(p.read_text()) for p in files if p.suffix == ".json"]
     assert len(records) == 4

@@ -57,7 +57,17 @@ QUICK = m2mauth.RetryPolicy(attempts=2, backoff=0.01, max_backoff=0.05, deadline
 LOGGERS = ("", "m2mauth", "m2mauth.testing", "urllib3", "requests", "httpx", "httpcore")
 #: What a token store file may hold: the record of one token, never a credential.
 TOKEN_RECORD_KEYS = frozenset(
-    {"key", "access_token", "token_type", "expires_at", "issued_at", "refresh_token", "refresh_expires_at", "scope"}
+    {
+        "key",
+        "access_token",
+        "token_type",
+        "expires_at",
+        "issued_at",
+        "refresh_token",
+        "refresh_expires_at",
+        "scope",
+        "id_token",  # stores keep the ID token (issue 8 part 8); the watch still scans it
+    }
 )
 
 try:
@@ -680,8 +690,8 @@ def test_device_login_default_prompt_on_stderr_leaks_nothing(world: World, watch
 # -- every error path ----------------------------------------------------------------------------
 
 
-def oa_personal(w: World, refresh_token: str, url: str | None = None) -> m2mauth.Token:
-    return m2mauth.fetch_token("openaire", refresh_token=refresh_token, timeout=TIMEOUT,
+def oa_personal(w: World, refresh_token: str, url: str | None = None, keep: bool = True) -> m2mauth.Token:
+    return m2mauth.fetch_token("openaire", refresh_token=refresh_token, timeout=TIMEOUT, keep_refresh_token=keep,
                                token_url=url or w.url("openaire", "personal_refresh"))
 
 
@@ -784,7 +794,8 @@ FAILURES = [
     Failure("refused-refresh-generic", lambda w: generic_fetch(w, refresh_token=w.c.refresh_token),
             m2mauth.TokenEndpointError, ("invalid_grant",)),
     Failure("spent-refresh-openaire",
-            lambda w: [oa_personal(w, rt) for rt in [w.refresh("openaire")] * 2],
+            # keep=False: m2mauth would otherwise use the rotated successor (issue 8 part 1)
+            lambda w: [oa_personal(w, rt, keep=False) for rt in [w.refresh("openaire")] * 2],
             m2mauth.TokenEndpointError, ("invalid_grant",)),
     # faults of the server, on a POST with a client secret and on OpenAIRE's GET with the refresh token
     Failure("fault-429", generic_fetch, m2mauth.TokenEndpointError, ("rate_limited",), ("429", {"retry_after": "0"})),

@@ -42,7 +42,10 @@ def cmd_login(args: argparse.Namespace, console: Console) -> int:
     device_flow = next((f for f in prof.flows if f.grant == "device_code"), None)
     if device_flow is not None:
         remember_label(
-            store, source_key(prof, resolve_credentials(prof, credentials), device_flow), prof.name, "device login"
+            store,
+            source_key(prof, resolve_credentials(prof, credentials), device_flow, store),
+            prof.name,
+            "device login",
         )
     left = token.seconds_left(time.time())
     valid = f", access token valid for {duration(left)}" if left is not None else ""
