@@ -200,6 +200,21 @@ def _r_tests(session: nox.Session, libs: list[Path], tarball: Path) -> None:
         session.run("pytest", "-p", "no:randomly", "tests/r", env=env)
 
 
+def _r_check(session: nox.Session, tarball: Path, libs: list[Path], name: str) -> None:
+    """R CMD check --no-manual of the built tarball on this stack; any ERROR or WARNING fails."""
+    out = ROOT / ".nox" / f"{name}-check"
+    out.mkdir(parents=True, exist_ok=True)
+    env = {"R_LIBS": os.pathsep.join(str(lib) for lib in libs), "_R_CHECK_FORCE_SUGGESTS_": "false"}
+    session.run(
+        "R", "CMD", "check", "--no-manual", f"--output={out}", str(tarball), env=env, external=True, silent=True
+    )
+    log = (out / "m2mauth.Rcheck" / "00check.log").read_text(encoding="utf-8", errors="replace")
+    problems = [line for line in log.splitlines() if line.endswith(("WARNING", "ERROR"))]
+    if problems:
+        session.error(f"R CMD check ({name}): " + "; ".join(problems) + f" (see {out}/m2mauth.Rcheck/00check.log)")
+    session.log(f"R CMD check ({name}): {log.strip().splitlines()[-1]}")
+
+
 def _r_preflight(session: nox.Session) -> None:
     if not (ROOT / "r-package" / "DESCRIPTION").exists():
         session.skip("no R package yet")
@@ -209,12 +224,13 @@ def _r_preflight(session: nox.Session) -> None:
 
 @nox.session
 def r(session: nox.Session) -> None:
-    """The R package on Debian's httr2 and reticulate (the oldest supported): testthat, rpy2 tests."""
+    """The R package on Debian's httr2 and reticulate (the oldest supported): testthat, rpy2 tests, R CMD check."""
     _r_preflight(session)
     _install(session)
     tarball = _r_build(session)
     _r_install(session, source=str(tarball))
     _r_tests(session, [R_LIB], tarball)
+    _r_check(session, tarball, [R_LIB], "r")
 
 
 @nox.session
@@ -227,6 +243,7 @@ def r_current(session: nox.Session) -> None:
     tarball = _r_build(session)
     _r_install(session, R_CURRENT_PKG, libs, source=str(tarball))
     _r_tests(session, libs, tarball)
+    _r_check(session, tarball, [R_CURRENT_LIB], "r_current")
 
 
 @nox.session
