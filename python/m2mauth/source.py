@@ -16,6 +16,7 @@ secret material (fingerprint.py): a wrong secret never gets the token cached for
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import math
 import os
@@ -86,6 +87,19 @@ def source_key(profile: Profile, creds: Credentials, flow: Flow, store: object =
     if material:
         parts.append("fp=" + (fingerprint(store_fingerprint_key(store), material) or ""))
     return "|".join(parts)
+
+
+def legacy_key(profile: Profile, creds: Credentials, flow: Flow) -> str | None:
+    """The key m2mauth 0.1 filed a refresh-token chain under (it named the token by a bare hash).
+    Used only to READ such a record once after an upgrade, so a rotated token is not lost; never
+    written, and the hash never leaves memory."""
+    if not creds.refresh_token:
+        return None
+    identity = _identity(creds)
+    if identity == "refresh":
+        identity = "refresh=" + hashlib.sha256(creds.refresh_token.encode()).hexdigest()[:16]
+    endpoint = creds.token_url or creds.issuer or flow.token_url or profile.token_url or ""
+    return "|".join(("m2mauth-v1", profile.name, endpoint, identity, creds.scope or ""))
 
 
 @dataclass
@@ -161,6 +175,7 @@ class TokenSource:
             self._flow = refresh
         elif self.keep_refresh_token and not keeps_refresh_tokens(self.store):
             self._keeper = RefreshKeeper.for_chain(self.profile, creds)
+        self._legacy_key = legacy_key(self.profile, creds, self._flow)
         self.flow_name, self.auth_method, self.margin = flow, auth_method, margin
         self.basic_encoding = basic_encoding
         self.retry = retry or RetryPolicy()
@@ -358,10 +373,17 @@ class TokenSource:
         # The kept newest token of the chain wins over a cache's copy (another run may have rotated it).
         kept = self._keeper.newest() if self._keeper is not None else None
         refresh = kept or (stored.refresh_token if stored is not None else None)
+        legacy = None
+        if not refresh and self._legacy_key:
+            # Upgraded from 0.1: its record of this chain (moved to the cache folder) holds the newest token.
+            legacy = self.store.get(self._legacy_key)
+            refresh = legacy.refresh_token if legacy is not None else None
         if refresh and refresh_flow is not None:
             try:
                 token = self._exchange(refresh_flow, {"refresh_token": refresh})
                 log.info("%s: authenticated using refresh token", self.profile.name)
+                if legacy is not None and self._legacy_key:
+                    self.store.delete(self._legacy_key)  # adopted: kept under the new key from now on
                 return token
             except TokenEndpointError as error:
                 if kept and refresh == kept and self._keeper is not None:

@@ -515,3 +515,33 @@ def test_stores_keep_the_id_token(lifecycle_provider: ProviderFactory, tmp_path:
     assert FileStore(tmp_path / "s").get(source.key).id_token == token.id_token  # type: ignore[union-attr]
     assert token_from_record(token_to_record(token)).id_token == token.id_token  # type: ignore[union-attr]
     assert MemoryStore().get("k") is None
+
+
+def test_a_rotated_refresh_token_from_before_the_upgrade_is_not_lost(
+    lifecycle_provider: ProviderFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # m2mauth 0.1 (e.g. `m2mauth token openaire --refresh-token R`) kept the rotated successor of R in
+    # M2MAUTH_HOME/tokens, under a key naming R by a bare hash. After the upgrade, R (spent) plus
+    # that record must still work: the file moves to the cache and the chain is adopted.
+    import hashlib
+
+    import m2mauth
+
+    provider = lifecycle_provider(token_lifetime=600)
+    url = provider.token_url("openaire", "refresh")
+    original = provider.issue_refresh_token("openaire")
+    successor = m2mauth.fetch_token("openaire", refresh_token=original, token_url=url, keep_refresh_token=False)
+    assert successor.refresh_token and not provider.refresh_token_accepted("openaire", original)
+    old_key = "|".join(
+        ("m2mauth-v1", "openaire", url, "refresh=" + hashlib.sha256(original.encode()).hexdigest()[:16], "")
+    )
+    home = tmp_path / "home"
+    (home / "tokens").mkdir(parents=True)
+    name = hashlib.sha256(old_key.encode()).hexdigest()[:32] + ".json"
+    (home / "tokens" / name).write_text(json.dumps(token_to_record(successor)))
+    monkeypatch.setenv("M2MAUTH_HOME", str(home))
+    for _ in range(2):  # the first run adopts the old record, the second uses what the first kept
+        token = TokenSource("openaire", refresh_token=original, token_url=url, store=FileStore()).token(force=True)
+        assert token.access_token
+    assert provider.refresh_token_reuses()["refused"] == 0
+    assert not (home / "cache" / "tokens" / name).exists()  # adopted, then removed
