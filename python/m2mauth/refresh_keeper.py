@@ -21,7 +21,7 @@ import logging
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from .errors import TokenEndpointError
+from .errors import ConfigError, TokenEndpointError
 from .fingerprint import fingerprint
 from .stores import LOCK_TIMEOUT, FileStore, Store, data_store
 from .tokens import Token
@@ -58,8 +58,16 @@ class RefreshKeeper:
         if not first:
             return None
         store = data_store()
+        try:
+            key = store.fingerprint_key()
+        except ConfigError as error:  # a read-only home, say: name the way out of keeping
+            error.hint = (
+                f"{error.hint or ''} Or pass keep_refresh_token=False (CLI --no-keep-refresh-token) "
+                "if you keep the rotated refresh token yourself."
+            ).strip()
+            raise
         digest = fingerprint(
-            store.fingerprint_key(),
+            key,
             [
                 ("profile", profile.name.encode("utf-8")),
                 ("client_id", (creds.client_id or "").encode("utf-8", "surrogatepass")),

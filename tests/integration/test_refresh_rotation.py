@@ -255,3 +255,20 @@ def test_a_device_login_lives_in_the_data_folder_and_later_runs_rotate_it(
         assert [r.status for r in refreshes] == [200] * RUNS  # one rotation per run, none refused
         assert not server.refresh_token_accepted("cdse-openeo", token.refresh_token)
         assert m2mauth.logout("cdse-openeo", **options) is True
+
+
+def test_an_unwritable_data_folder_is_named_before_any_request(
+    provider: LocalProvider, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import m2mauth
+
+    blocked = tmp_path / "home"
+    blocked.write_text("a file where the folder should be")  # unwritable even for root
+    monkeypatch.setenv("M2MAUTH_HOME", str(blocked))
+    options = options_for(provider, "openaire")
+    options.pop("profile")
+    with pytest.raises(m2mauth.ConfigError) as caught:
+        m2mauth.fetch_token("openaire", **options)
+    assert caught.value.code == "store_unwritable" and "keep_refresh_token=False" in (caught.value.hint or "")
+    assert provider.refresh_token_accepted("openaire", options["refresh_token"])  # not spent: nothing was sent
+    assert m2mauth.fetch_token("openaire", keep_refresh_token=False, **options).access_token
