@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import TypeVar
 
+from . import progress
 from .errors import ConfigError, M2MAuthError, TokenEndpointError, TransportError
 from .tokens import TruncatedResponseError
 
@@ -142,5 +143,6 @@ def with_retries(
                 )
                 raise
             log.info("%s failed (%s); retry %d/%d in %.2f s", what, error.code, number, policy.attempts - 1, wait)
-            sleep(wait)
+            with progress.waiting(f"{what} failed ({error.code}); retrying in {wait:.0f} s"):
+                sleep(wait)
             number += 1

@@ -22,6 +22,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
+from . import progress
 from .arguments import check_options
 from .errors import ConfigError, M2MAuthError, TransportError
 from .fingerprint import KEY_BYTES, key_from_file
@@ -186,7 +187,8 @@ class _FileLock:
         from filelock import Timeout
 
         try:
-            self._lock.acquire(timeout=self.timeout)
+            with progress.waiting(f"waiting for another process's lock on the token store {self.path}"):
+                self._lock.acquire(timeout=self.timeout)
         except Timeout:
             raise TransportError(
                 f"timed out after {self.timeout:g} s waiting for the token store lock {self.path}",

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
+from . import progress
 from .arguments import check_options, check_timeout
 from .errors import ConfigError, TokenEndpointError, TransportError
 from .profiles import Profile
@@ -132,6 +133,7 @@ def with_profile_hint(error: TokenEndpointError, profile: Profile | None) -> Tok
     return error
 
 
+@progress.waits_for_answer  # the CLI shows a slow answer (m2mauth.progress)
 def exchange(
     request: TokenRequest,
     *,

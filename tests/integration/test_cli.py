@@ -338,6 +338,27 @@ def test_status_lists_stored_tokens_without_showing_them_and_logout_forgets(
     assert again.code == 0 and "no stored token" in again.out
 
 
+@pytest.mark.parametrize("quiet", [False, True])
+def test_device_login_polling_is_one_log_line_off_a_terminal(
+    run: Run, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, quiet: bool
+) -> None:
+    """stderr is not a terminal here (captured): the countdown is one INFO line, not '\\r' rewrites."""
+    with LocalProvider(token_lifetime=600, device_interval=1) as provider:
+
+        def approve(authorization: Any) -> None:
+            original(authorization)
+            provider.approve_device(authorization.user_code)
+
+        original = cli.login._show_device_prompt
+        monkeypatch.setattr(cli.login, "_show_device_prompt", approve)
+        options = ["--client-id", "cdse-public", "--issuer", provider.issuer_url(), "--store", str(tmp_path / "s")]
+        login = run("login", "cdse-openeo", *options, "--timeout", "10", *(["--quiet"] if quiet else []))
+        assert login.code == 0, login.err
+        assert "\r" not in login.err and "Authorized successfully." in login.err
+        waiting = [line for line in login.err.splitlines() if line.startswith("Waiting for approval...")]
+        assert len(waiting) == (0 if quiet else 1), login.err
+
+
 def test_device_login_then_status_token_and_logout(run: Run, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     with LocalProvider(token_lifetime=600, device_interval=1) as provider:
         shown: list[str] = []

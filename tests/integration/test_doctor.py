@@ -548,6 +548,31 @@ def test_openaire_private_key_jwt_without_a_kid_is_warned_before_sending(
     assert fixed.check("key")["status"] == OK and fixed.check("exchange")["status"] == OK
 
 
+def test_hints_name_cli_options_when_run_from_the_cli(
+    provider: LocalProvider, capsys: pytest.CaptureFixture[str]
+) -> None:
+    provider.add_client("generic", "slow-client", client_secret="slow-client-secret")
+    provider.set_fault("slow", delay=3.0)
+    argv = ["doctor", "generic", "--client-id", "slow-client", "--client-secret", "slow-client-secret",
+            "--token-url", provider.token_url("generic"), "--timeout", "1", "--quiet"]  # fmt: skip
+    assert cli.main([*argv, "--json"]) == cli.EXIT_FAILED
+    exchange = json.loads(capsys.readouterr().out)["checks"][-1]
+    assert exchange["name"] == "exchange" and "timeout" in exchange["codes"]
+    assert "--timeout" in exchange["fix"] and "timeout=" not in exchange["fix"]
+    provider.set_fault("slow", delay=3.0)
+    assert cli.main(argv) == cli.EXIT_FAILED
+    text = capsys.readouterr().out
+    assert "--timeout" in text and "timeout=" not in text
+    # The library keeps its own words: run_doctor is called from Python.
+    provider.set_fault("slow", delay=3.0)
+    report = run_doctor(
+        "generic", client_id="slow-client", client_secret="slow-client-secret",
+        token_url=provider.token_url("generic"), timeout=1, environ={},
+    )  # fmt: skip
+    fix = report.check("exchange").fix  # type: ignore[union-attr]
+    assert fix is not None and "timeout=" in fix
+
+
 # -- pure checks ---------------------------------------------------------------------------------
 
 

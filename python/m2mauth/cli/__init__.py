@@ -69,6 +69,7 @@ from .common import (
     Console,
     UsageError,
 )
+from .feedback import shown
 from .parser import build_parser
 
 __all__ = [
@@ -94,7 +95,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(list(argv) if argv is not None else None)
         console.command = f"m2mauth {args.command}"
         handler: Callable[[argparse.Namespace, Console], int] = args.handler
-        return handler(args, console)
+        with shown(args, console):
+            return handler(args, console)
     except SystemExit as done:  # --help and --version
         return done.code if isinstance(done.code, int) else EXIT_OK if done.code is None else EXIT_USAGE
     except UsageError as exc:

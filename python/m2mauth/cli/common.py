@@ -12,6 +12,7 @@ import re
 import sys
 from typing import Any, NoReturn, TextIO
 
+from .. import progress
 from ..credentials import CREDENTIAL_NAMES
 from ..errors import ConfigError
 
@@ -116,14 +117,18 @@ class Console:
             text = text.replace(secret, "<redacted>")
         return text
 
+    # Each write first erases a progress line on the terminal (m2mauth.progress), so the two never mix.
     def out(self, text: str = "") -> None:
+        progress.clear()
         sys.stdout.write(writable(sys.stdout, self.scrub(text)) + "\n")
 
     def err(self, text: str) -> None:
+        progress.clear()
         sys.stderr.write(writable(sys.stderr, self.scrub(text)) + "\n")
 
     def secret_out(self, text: str) -> None:
         """Write what the user asked for and may be a secret itself (the access token)."""
+        progress.clear()
         sys.stdout.write(writable(sys.stdout, text) + "\n")
 
     def error(self, code: str, message: str, hint: str | None) -> None:

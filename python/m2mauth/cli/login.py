@@ -8,10 +8,12 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO, cast
 
+from .. import progress
 from ..errors import ConfigError
 from .common import DEFAULT_TIMEOUT, EXIT_OK, Console, credentials_from, dumps, duration, timeout_from
+from .feedback import DeviceOutput
 from .labels import open_store, read_labels, remember_label
 
 
@@ -19,6 +21,7 @@ def _show_device_prompt(authorization: Any) -> None:
     """Tell the user where to approve the login (stderr, so stdout stays clean for scripts)."""
     from ..device import print_prompt
 
+    progress.clear()
     print_prompt(authorization, sys.stderr)
 
 
@@ -35,7 +38,7 @@ def cmd_login(args: argparse.Namespace, console: Console) -> int:
         prompt=lambda authorization: _show_device_prompt(authorization),
         store=store,
         timeout=timeout_from(args, DEFAULT_TIMEOUT),
-        progress=sys.stderr,
+        progress=cast(TextIO, DeviceOutput(console, quiet=args.quiet)),  # a write() is all login() calls
         **credentials,
     )
     prof = load_profile(args.profile)

@@ -54,6 +54,17 @@ def _credential_options() -> argparse.ArgumentParser:
     return parent
 
 
+def _progress_options() -> argparse.ArgumentParser:
+    parent = Parser(add_help=False, allow_abbrev=False)
+    parent.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no progress while waiting (a slow answer, a retry, a lock, a device login); by default a wait over "
+        "about 2 s is shown on stderr: one updating line on a terminal, an INFO log line otherwise",
+    )
+    return parent
+
+
 def _store_options(no_store: bool = False) -> argparse.ArgumentParser:
     parent = Parser(add_help=False, allow_abbrev=False)
     group = parent.add_argument_group("token store")
@@ -90,6 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"m2mauth {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True, parser_class=Parser)
     creds = _credential_options()
+    waits = _progress_options()
 
     def command(
         name: str, summary: str, epilog: str, handler: Callable[[argparse.Namespace, Console], int], *parents: Any
@@ -118,6 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
         """,
         token_command.cmd_token,
         creds,
+        waits,
         _store_options(no_store=True),
     )
     token.add_argument("profile", metavar="PROFILE", help="a profile name (`m2mauth profiles`) or a profile JSON file")
@@ -159,6 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
         """,
         doctor_command.cmd_doctor,
         creds,
+        waits,
     )
     doctor.add_argument("profile", metavar="PROFILE", help="a profile name (`m2mauth profiles`) or a profile JSON file")
     doctor.add_argument("--jwt", metavar="JWT", help="diagnose this grant instead of m2mauth's own ('-': stdin)")
@@ -180,6 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
         """,
         login_command.cmd_login,
         creds,
+        waits,
         _store_options(),
     )
     login_cmd.add_argument("profile", metavar="PROFILE", help="a profile with a device flow (e.g. cdse-openeo)")
@@ -194,6 +209,7 @@ def build_parser() -> argparse.ArgumentParser:
         """,
         login_command.cmd_logout,
         creds,
+        waits,
         _store_options(),
     )
     logout_cmd.add_argument("profile", metavar="PROFILE", help="the profile")

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from .. import progress
 from ..credentials import Credentials
 from ..diagnose import explain
 from ..errors import M2MAuthError, TokenEndpointError, TransportError
@@ -155,7 +156,8 @@ def _transport_error(exc: BaseException, url: str, timeout: float) -> TransportE
         return TransportError(
             f"no answer from {host} within {timeout:g} s",
             code="timeout",
-            hint="The token server is slow or unreachable from here; check the network and proxy settings.",
+            hint="The token server is slow or unreachable from here: check the network and proxy settings, or "
+            "wait longer with timeout= (seconds).",
         )
     return TransportError(
         f"no connection to {host} ({type(exc).__name__})",
@@ -178,7 +180,8 @@ def probe(
     sent = clock()
     started = time.monotonic()
     try:
-        response = http.request("HEAD", url, timeout=timeout, allow_redirects=False)
+        with progress.waiting(f"waiting for an answer from {urlsplit(url).netloc or url}"):
+            response = http.request("HEAD", url, timeout=timeout, allow_redirects=False)
     except requests.exceptions.RequestException as exc:
         return Probe(url, error=_transport_error(exc, url, timeout))
     finally:
@@ -204,7 +207,8 @@ def send_json(request: TokenRequest, profile: Profile, session: requests.Session
     body = json.dumps(dict(request.form)).encode("utf-8")
     headers = {"Accept": "application/json", "Content-Type": "application/json"}
     try:
-        response = session.post(request.url, data=body, headers=headers, timeout=timeout, allow_redirects=False)
+        with progress.waiting(f"waiting for an answer from {urlsplit(request.url).netloc}"):
+            response = session.post(request.url, data=body, headers=headers, timeout=timeout, allow_redirects=False)
     except requests.exceptions.RequestException as exc:
         raise _transport_error(exc, request.url, timeout) from None
     try:
