@@ -495,6 +495,43 @@ def test_inspect_a_good_grant_and_garbage(run: Run, provider: LocalProvider) -> 
     assert garbage.code == cli.EXIT_FAILED and "not_a_jwt" in garbage.out
 
 
+def test_basic_encoding_option_on_token_and_doctor(run: Run, tmp_path: Path) -> None:
+    """A server that does not form-decode Basic credentials (raw) refuses the RFC encoding of a secret with
+    ':', '%', '+' and non-ASCII characters; --basic-encoding raw gets through, on token and doctor alike."""
+    secret = "p:a%s+s é-" + CANARY
+    with LocalProvider(token_lifetime=600, basic_encoding="raw") as provider:
+        provider.add_client("generic", "raw-client", client_secret=secret)
+        options = ["--client-id", "raw-client", "--client-secret", "-", "--token-url", provider.token_url("generic"),
+                   "--auth-method", "client_secret_basic", "--timeout", "10"]  # fmt: skip
+        refused = run("token", "generic", *options, "--no-store", stdin=secret + "\n")
+        assert refused.code == cli.EXIT_FAILED and refused.out == ""
+        raw = run("token", "generic", *options, "--no-store", "--basic-encoding", "raw", stdin=secret + "\n")
+        assert raw.code == 0, raw.err
+        assert resource_ok(provider, raw.out.strip())
+        doctor = run("doctor", "generic", *options, "--basic-encoding", "raw", "--json", stdin=secret + "\n")
+        assert doctor.code == 0, doctor.out
+        assert CANARY not in refused.both + raw.err + doctor.both
+    assert run("token", "generic", "--basic-encoding", "latin1").code == cli.EXIT_USAGE
+
+
+def test_no_keep_refresh_token_leaves_rotation_to_the_user(run: Run, monkeypatch: pytest.MonkeyPatch,
+                                                         tmp_path: Path) -> None:  # fmt: skip
+    with LocalProvider(token_lifetime=600) as provider:  # strict rotation: a spent refresh token is refused
+        url = provider.token_url("openaire", "personal_refresh")
+
+        def twice(home: str, *extra: str) -> tuple[Result, Result]:
+            monkeypatch.setenv("M2MAUTH_HOME", str(tmp_path / home))
+            original = provider.issue_refresh_token("openaire")
+            argv = ["token", "openaire", "--refresh-token", "-", "--token-url", url, "--no-store", *extra]
+            return run(*argv, stdin=original + "\n"), run(*argv, stdin=original + "\n")
+
+        first, second = twice("kept")  # the default: the newest token of the chain is kept for the next run
+        assert first.code == 0 and second.code == 0, second.err
+        first, second = twice("not-kept", "--no-keep-refresh-token")
+        assert first.code == 0, first.err
+        assert second.code == cli.EXIT_FAILED and "invalid_grant" in second.err + second.out
+
+
 # -- keygen --------------------------------------------------------------------------------------
 
 

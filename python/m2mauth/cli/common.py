@@ -77,7 +77,17 @@ class Parser(argparse.ArgumentParser):
 
 
 #: The library keywords that have a CLI option of the same name (dashes for underscores).
-CLI_KEYWORDS = (*CREDENTIAL_NAMES, "auth_method", "flow", "timeout", "basic_encoding", "jwt", "send", "json_body")
+CLI_KEYWORDS = (
+    *CREDENTIAL_NAMES,
+    "auth_method",
+    "flow",
+    "timeout",
+    "basic_encoding",
+    "keep_refresh_token",
+    "jwt",
+    "send",
+    "json_body",
+)
 # "name=" as hints write it ("pass token_url= (...)", "timeout=.", "basic_encoding='raw'"), but not inside a
 # URL's query ("?client_id=x"): a space, '(' or '`' before it, and a literal or no value after it.
 _KEYWORD_IN_HINT = re.compile(

@@ -38,6 +38,7 @@ def cmd_doctor(args: argparse.Namespace, console: Console) -> int:
         json_body=args.json_body,
         flow=args.flow,
         auth_method=args.auth_method,
+        basic_encoding=args.basic_encoding,
         try_exchange=not args.no_exchange,
         timeout=timeout_from(args, DOCTOR_TIMEOUT),
         **credentials,

@@ -44,6 +44,11 @@ def _credential_options() -> argparse.ArgumentParser:
     group.add_argument("--scope", metavar="SCOPE", help="space-separated scopes to ask for")
     group.add_argument("--token-url", metavar="URL", help="the token endpoint (overrides the profile's)")
     group.add_argument("--issuer", metavar="URL", help="an OIDC issuer: discovery finds the endpoints")
+    group.add_argument(
+        "--device-authorization-url",
+        metavar="URL",
+        help="the device authorization endpoint, for a server whose metadata names none (device login)",
+    )
     group.add_argument("--audience", metavar="AUD", help="the grant's aud, where the profile lets you set it")
     group.add_argument("--key-password", metavar="PASSPHRASE", help="passphrase of an encrypted key, or '-'")
     group.add_argument("--auth-method", choices=AUTH_METHODS, help="client authentication, where a flow offers several")
@@ -61,6 +66,17 @@ def _progress_options() -> argparse.ArgumentParser:
         action="store_true",
         help="no progress while waiting (a slow answer, a retry, a lock, a device login); by default a wait over "
         "about 2 s is shown on stderr: one updating line on a terminal, an INFO log line otherwise",
+    )
+    return parent
+
+
+def _request_options() -> argparse.ArgumentParser:
+    parent = Parser(add_help=False, allow_abbrev=False)
+    parent.add_argument(
+        "--basic-encoding",
+        choices=("rfc", "raw"),
+        help="client_secret_basic: form-encode id and secret before base64 as RFC 6749 §2.3.1 says ('rfc', "
+        "the default unless the profile says otherwise) or not ('raw', for servers that do not decode them)",
     )
     return parent
 
@@ -131,6 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
         token_command.cmd_token,
         creds,
         waits,
+        _request_options(),
         _store_options(no_store=True),
     )
     token.add_argument("profile", metavar="PROFILE", help="a profile name (`m2mauth profiles`) or a profile JSON file")
@@ -138,6 +155,12 @@ def build_parser() -> argparse.ArgumentParser:
     shape.add_argument("--header", action="store_true", help="print 'Authorization: Bearer ...'")
     shape.add_argument("--json", action="store_true", help="print the token record as JSON (secrets redacted)")
     token.add_argument("--show-secrets", action="store_true", help="with --json: show the access and refresh tokens")
+    token.add_argument(
+        "--no-keep-refresh-token",
+        action="store_true",
+        help="do not keep a rotated refresh token in the m2mauth data folder for later runs (for when you "
+        "keep the newest one yourself); a --store folder still keeps it",
+    )
 
     inspect_cmd = command(
         "inspect",
@@ -173,6 +196,7 @@ def build_parser() -> argparse.ArgumentParser:
         doctor_command.cmd_doctor,
         creds,
         waits,
+        _request_options(),
     )
     doctor.add_argument("profile", metavar="PROFILE", help="a profile name (`m2mauth profiles`) or a profile JSON file")
     doctor.add_argument("--jwt", metavar="JWT", help="diagnose this grant instead of m2mauth's own ('-': stdin)")

@@ -22,6 +22,8 @@ def cmd_token(args: argparse.Namespace, console: Console) -> int:
         store=store,
         flow=args.flow,
         auth_method=args.auth_method,
+        basic_encoding=args.basic_encoding,
+        keep_refresh_token=not args.no_keep_refresh_token,
         timeout=timeout_from(args, DEFAULT_TIMEOUT),
         **credentials,
     )

@@ -40,6 +40,7 @@ def run_doctor(
     json_body: bool = False,
     flow: str | None = None,
     auth_method: str | None = None,
+    basic_encoding: str | None = None,
     try_exchange: bool = True,
     timeout: float = DEFAULT_TIMEOUT,
     clock: Callable[[], float] | None = None,
@@ -70,7 +71,21 @@ def run_doctor(
     http = session or new_session()
     try:
         return _run(
-            prof, creds, given, jwt, send, json_body, flow, auth_method, try_exchange, timeout, now, env, http, platform
+            prof,
+            creds,
+            given,
+            jwt,
+            send,
+            json_body,
+            flow,
+            auth_method,
+            basic_encoding,
+            try_exchange,
+            timeout,
+            now,
+            env,
+            http,
+            platform,
         )
     finally:
         if session is None:
@@ -86,6 +101,7 @@ def _run(
     json_body: bool,
     flow_name: str | None,
     auth_method: str | None,
+    basic_encoding: str | None,
     try_exchange: bool,
     timeout: float,
     now: Callable[[], float],
@@ -148,6 +164,7 @@ def _run(
                 prof,
                 flow=chosen.name,
                 auth_method=auth_method,
+                basic_encoding=basic_encoding,
                 clock=now,
                 environ=env,
                 **{**given, **overrides},
