@@ -532,6 +532,23 @@ def test_no_keep_refresh_token_leaves_rotation_to_the_user(run: Run, monkeypatch
         assert second.code == cli.EXIT_FAILED and "invalid_grant" in second.err + second.out
 
 
+@pytest.mark.parametrize("line_end", ["\n", "\r\n", ""])
+def test_a_secret_from_stdin_loses_its_line_break_and_stray_whitespace_is_warned(
+    run: Run, provider: LocalProvider, line_end: str
+) -> None:
+    secret = "stdin-secret-" + CANARY
+    provider.add_client("generic", "stdin-client", client_secret=secret)
+    options = ["token", "generic", "--client-id", "stdin-client", "--client-secret", "-", "--token-url",
+               provider.token_url("generic"), "--no-store", "--timeout", "10"]  # fmt: skip
+    clean = run(*options, stdin=secret + line_end)
+    assert clean.code == 0, clean.err
+    assert clean.err == ""  # nothing to warn about: the line break is not part of the secret
+    padded = run(*options, stdin=f" {secret} " + line_end)
+    assert padded.code == cli.EXIT_FAILED  # sent as given (whitespace may be deliberate), so refused here
+    assert "warning: client_secret (from stdin) starts and ends with whitespace" in padded.err
+    assert CANARY not in padded.both
+
+
 # -- keygen --------------------------------------------------------------------------------------
 
 

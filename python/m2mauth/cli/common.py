@@ -13,7 +13,7 @@ import sys
 from typing import Any, NoReturn, TextIO
 
 from .. import progress
-from ..credentials import CREDENTIAL_NAMES
+from ..credentials import CREDENTIAL_NAMES, clean_secret
 from ..errors import ConfigError
 
 EXIT_OK = 0
@@ -181,9 +181,11 @@ def read_stdin_line(option: str) -> str:
         if sys.stdin.isatty():
             value = getpass.getpass(f"{option}: ")
         else:
-            value = sys.stdin.readline().rstrip("\r\n")
+            value = sys.stdin.readline()
     except UnicodeDecodeError:  # bytes that are not UTF-8
         raise UsageError(f"{option} -: stdin is not UTF-8 text") from None
+    # The line break `echo` and files add is dropped; other whitespace is kept, with a warning (never the value).
+    value = clean_secret(value, option[2:].replace("-", "_"), "stdin")
     if not value:
         raise UsageError(f"{option} -: stdin gave an empty line")
     return _utf8_text(value, f"{option} -")
