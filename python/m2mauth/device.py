@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from urllib.parse import urlsplit
 
 from . import grants
+from .arguments import check_options
 from .client_auth import ClientAuth
 from .credentials import Credentials, resolve_credentials
 from .errors import ConfigError, TokenEndpointError, TransportError
@@ -240,6 +241,7 @@ def login(
     With a usable stored refresh token, nothing is asked: "Authenticated using refresh token."
     ``prompt`` receives the DeviceAuthorization (verification URI, user code, complete URI).
     """
+    check_options(prompt=prompt, store=store, timeout=timeout, session=session, sleep=sleep)
     prof = load_profile(profile)
     store = store if store is not None else data_store()  # a credential: the data folder, not the cache
     creds = resolve_credentials(prof, credentials)
@@ -332,6 +334,7 @@ def logout(
     profile: str | Profile | Mapping[str, Any] | os.PathLike[str], *, store: Store | None = None, **credentials: Any
 ) -> bool:
     """Forget the stored tokens of a device login; True if there was one."""
+    check_options(store=store)
     prof = load_profile(profile)
     store = store if store is not None else data_store()  # a credential: the data folder, not the cache
     creds = resolve_credentials(prof, credentials)
