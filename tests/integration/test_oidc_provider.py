@@ -136,6 +136,10 @@ class Approver:
         return self.result
 
 
+# The generic profile has no default scope (issue 8 part 7): a device login asks for what it needs.
+DEVICE_SCOPE = "openid offline_access"
+
+
 def login(
     provider: OidcProvider, store: m2mauth.FileStore, *, sleep: Callable[[float], None] | None = None
 ) -> tuple[m2mauth.Token, Approver, str]:
@@ -151,6 +155,7 @@ def login(
         progress=progress,
         issuer=provider.issuer,
         client_id=provider.device_client_id,
+        scope=DEVICE_SCOPE,
     )
     if approver.authorizations:
         assert approver.join() == "Sign-in Success"
@@ -178,6 +183,7 @@ def device_source(provider: OidcProvider, store: m2mauth.FileStore) -> TokenSour
         timeout=HTTP_TIMEOUT,
         issuer=provider.issuer,
         client_id=provider.device_client_id,
+        scope=DEVICE_SCOPE,
     )
 
 
