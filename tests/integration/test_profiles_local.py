@@ -65,8 +65,12 @@ def test_openaire_personal_refresh_rotates(provider: LocalProvider) -> None:
     assert token.expires_at is not None  # expires_in came as a string
     assert token.refresh_token and token.refresh_token != first
     resource(provider, token)
+    # By default the rotated token was kept: passing the original again uses the newest one.
+    again = m2mauth.fetch_token("openaire", refresh_token=first, token_url=url)
+    assert again.refresh_token and again.refresh_token not in (first, token.refresh_token)
+    # Without keeping, the spent original is what is sent, and the server refuses it.
     with pytest.raises(m2mauth.TokenEndpointError) as caught:
-        m2mauth.fetch_token("openaire", refresh_token=first, token_url=url)
+        m2mauth.fetch_token("openaire", refresh_token=first, token_url=url, keep_refresh_token=False)
     assert caught.value.code == "invalid_grant"
     assert "one month" in (caught.value.hint or "") or "replaced" in (caught.value.hint or "")
 

@@ -90,10 +90,15 @@ def test_password_then_refresh_token_with_rotation(authlib_server: AuthlibServer
                                   auth_method="client_secret_basic")
     assert renewed.refresh_token and renewed.refresh_token != token.refresh_token
     resource_ok(authlib_server, renewed)
-    with pytest.raises(m2mauth.TokenEndpointError) as caught:  # the old one was rotated away
+    # Passing the original again uses the kept newest one (the default) ...
+    again = m2mauth.fetch_token("generic", token_url=authlib_server.token_url, refresh_token=token.refresh_token,
+                                client_id=client.client_id, client_secret=client.client_secret,
+                                auth_method="client_secret_basic")
+    assert again.refresh_token not in (token.refresh_token, renewed.refresh_token)
+    with pytest.raises(m2mauth.TokenEndpointError) as caught:  # ... without keeping, the old one was rotated away
         m2mauth.fetch_token("generic", token_url=authlib_server.token_url, refresh_token=token.refresh_token,
                             client_id=client.client_id, client_secret=client.client_secret,
-                            auth_method="client_secret_basic")
+                            auth_method="client_secret_basic", keep_refresh_token=False)
     assert caught.value.code == "invalid_grant"
     assert caught.value.hint
 
