@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from . import jws
 from .arguments import check_options
 from .assertions import build_header
+from .credentials import resolve_credentials
 from .errors import ConfigError, TokenEndpointError
 from .flows import Plan, plan_request
 from .keys import KeyInput, load_key
 from .profiles import Profile, load_profile
 from .refresh_keeper import REFRESH_GRANTS, RefreshKeeper
+from .response_mapping import token_as_given
 from .tokens import Token
 from .transport import DEFAULT_TIMEOUT, discover, exchange
 
@@ -60,6 +63,9 @@ def fetch_token(
     issuer = credentials.get("issuer")
     if not credentials.get("token_url") and issuer:
         credentials["token_url"] = discover(str(issuer), session=session, timeout=timeout)["token_endpoint"]
+    given = ready_token(prof, flow, credentials, clock)
+    if given is not None:
+        return given
     plan = plan_request(prof, flow=flow, auth_method=auth_method, clock=clock, **credentials)
     keeper = None
     if keep_refresh_token and plan.flow.grant in REFRESH_GRANTS:
@@ -75,6 +81,7 @@ def fetch_token(
             proxies=proxies,
             default_lifetime=prof.default_token_lifetime,
             clock=clock,
+            flow=plan.flow,
         )
 
     if keeper is None:
@@ -90,6 +97,22 @@ def fetch_token(
             raise (keeper.refused(error) if newest else error) from None
         keeper.keep(token)
         return token
+
+
+def ready_token(
+    prof: Profile, flow: str | None, credentials: Mapping[str, Any], clock: Callable[[], float] | None = None
+) -> Token | None:
+    """The token given as ``access_token=`` (EARTHDATA_TOKEN), when that is the flow these credentials
+    choose: used as is, with its JWT ``exp`` as expiry; None for every other flow."""
+    if not any(f.grant == "ready_token" for f in prof.flows):
+        return None  # the usual case: credentials are resolved once, by plan_request
+    creds = resolve_credentials(prof, credentials)
+    chosen = prof.select_flow(creds.available(), flow)
+    if chosen.grant != "ready_token" or not creds.access_token:
+        return None
+    source = next((v for v in creds.from_env if v.endswith("TOKEN")), "access_token=")
+    now = (clock or time.time)()
+    return chosen.presentation.apply(token_as_given(creds.access_token, now=now, source=source))
 
 
 def sign_jwt(

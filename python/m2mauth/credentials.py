@@ -38,6 +38,8 @@ CREDENTIAL_NAMES = (
     "device_authorization_url",
     "audience",
     "key_password",
+    "application_token",  # USGS M2M: exchanged with username for a 2-hour API key
+    "access_token",  # a ready token used as is (EARTHDATA_TOKEN)
 )
 #: Keywords the entry points take besides credentials: offered as "did you mean" for a misspelt keyword.
 OPTION_NAMES = (
@@ -64,7 +66,17 @@ MAY_BE_EMPTY = frozenset({"scope"})
 PARSED_NAMES = frozenset({"service_key", "private_key"})
 #: Values that are never shown, not even their length.
 SECRET_NAMES = frozenset(
-    {"client_secret", "private_key", "secret", "password", "refresh_token", "key_password", "service_key"}
+    {
+        "client_secret",
+        "private_key",
+        "secret",
+        "password",
+        "refresh_token",
+        "key_password",
+        "service_key",
+        "application_token",
+        "access_token",
+    }
 )
 
 
@@ -86,6 +98,8 @@ class Credentials:
     device_authorization_url: str | None = None  # RFC 8628 endpoint, for servers that advertise none
     audience: str | None = None
     key_password: str | None = None
+    application_token: str | None = None
+    access_token: str | None = None
     from_env: tuple[str, ...] = field(default=())  # names of the environment variables used
 
     def available(self) -> set[str]:

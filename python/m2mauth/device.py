@@ -333,9 +333,14 @@ def _send(http: requests.Session, request: TokenRequest, timeout: float) -> requ
 def logout(
     profile: str | Profile | Mapping[str, Any] | os.PathLike[str], *, store: Store | None = None, **credentials: Any
 ) -> bool:
-    """Forget the stored tokens of a device login; True if there was one."""
+    """Forget the stored tokens of a device login; True if there was one. For a profile with a
+    logout endpoint (USGS M2M), end the token there too (logout_endpoint.py)."""
     check_options(store=store)
     prof = load_profile(profile)
+    if any(f.logout_url for f in prof.flows):
+        from .logout_endpoint import logout_at_provider
+
+        return logout_at_provider(prof, store, credentials)
     store = store if store is not None else data_store()  # a credential: the data folder, not the cache
     creds = resolve_credentials(prof, credentials)
     device_flow_def = next((f for f in prof.flows if f.grant == "device_code"), prof.flows[0])

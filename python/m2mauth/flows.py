@@ -18,6 +18,7 @@ from .credentials import Credentials, resolve_credentials
 from .errors import ConfigError
 from .keys import Key, ServiceKey, load_key, load_service_key, secret_key
 from .profiles import AssertionTemplate, Flow, Profile, load_profile
+from .request_shapes import basic_login, json_login
 from .token_request import TokenRequest
 
 __all__ = ["Plan", "plan_request"]
@@ -127,6 +128,21 @@ def _client_auth(
         alg,
         basic_encoding=basic_encoding or profile.basic_encoding,
     )
+
+
+def provider_login_request(prof: Profile, flow: Flow, creds: Credentials, token_url: str) -> TokenRequest:
+    """A provider's own login (USGS M2M: JSON fields; NASA Earthdata Login: HTTP Basic), as its flow says."""
+    shape = flow.request
+    if shape is None:
+        raise ConfigError(
+            f"{prof.name}/{flow.name} is a provider_login flow without a 'request' member",
+            code="invalid_profile",
+            hint='Say how it sends its credentials: "request": {"shape": "json", "fields": {...}} '
+            'or {"shape": "basic"}.',
+        )
+    if shape.kind == "basic":
+        return basic_login(token_url, creds.username or "", creds.password or "")
+    return json_login(token_url, [(wire, creds.get(name) or "") for wire, name in shape.fields])
 
 
 def plan_request(
@@ -251,6 +267,14 @@ def plan_request(
         )
     elif chosen.grant == "get_refresh":
         request = grants.get_refresh(token_url, creds.refresh_token or "", parameter=chosen.refresh_parameter)
+    elif chosen.grant == "provider_login":
+        request = provider_login_request(prof, chosen, creds, token_url)
+    elif chosen.grant == "ready_token":
+        raise ConfigError(
+            f"{prof.name}/{chosen.name} uses the token given (access_token=) as is: there is no request to build",
+            code="no_token_request",
+            hint="fetch_token() and TokenSource return it with its expiry; build_request() is for flows that send one.",
+        )
     else:
         raise ConfigError(
             f"{prof.name}/{chosen.name} is an interactive device login, not a single request",

@@ -16,6 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
+from .presentation import DEFAULT_PRESENTATION, ExpirySignal, Presentation
+from .request_shapes import RequestShape
+from .response_mapping import ResponseMapping
 
 __all__ = [
     "GRANTS",
@@ -23,12 +26,22 @@ __all__ = [
     "ErrorHint",
     "Flow",
     "Profile",
+    "RefusedCredential",
     "list_profiles",
     "load_profile",
     "spec_path",
 ]
 
-GRANTS = ("jwt_bearer", "client_credentials", "password", "refresh_token", "get_refresh", "device_code")
+GRANTS = (
+    "jwt_bearer",
+    "client_credentials",
+    "password",
+    "refresh_token",
+    "get_refresh",
+    "device_code",
+    "provider_login",  # a provider's own login endpoint (request_shapes.py): USGS M2M, NASA Earthdata Login
+    "ready_token",  # a token given as is (access_token=, e.g. EARTHDATA_TOKEN): no request
+)
 
 
 def spec_path(*parts: str) -> Path:
@@ -66,6 +79,10 @@ class Flow:
     scope: str | None = None
     refresh_parameter: str = "refreshToken"
     client_assertion_algorithms: tuple[str, ...] = ()  # what the server accepts for client assertions
+    request: RequestShape | None = None  # provider_login: JSON body or HTTP Basic (request_shapes.py)
+    response: ResponseMapping | None = None  # None: RFC 6749 §5.1/§5.2 (response_mapping.py)
+    presentation: Presentation = DEFAULT_PRESENTATION  # how APIs take the token (presentation.py)
+    logout_url: str | None = None  # an endpoint that ends the token (USGS M2M logout)
 
     @property
     def default_auth_method(self) -> str | None:
@@ -94,6 +111,15 @@ class ErrorHint:
 
 
 @dataclass(frozen=True)
+class RefusedCredential:
+    """A credential keyword this provider no longer takes, and what to give instead."""
+
+    name: str
+    code: str
+    hint: str
+
+
+@dataclass(frozen=True)
 class Profile:
     name: str
     title: str
@@ -107,6 +133,8 @@ class Profile:
     env: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     error_hints: tuple[ErrorHint, ...] = ()
     source: str | None = None
+    refused_credentials: tuple[RefusedCredential, ...] = ()
+    netrc_machine: str | None = None  # ~/.netrc entry holding username and password (netrc_file.py)
 
     def flow(self, name: str) -> Flow:
         for flow in self.flows:
@@ -120,6 +148,9 @@ class Profile:
 
     def select_flow(self, available: set[str], flow: str | None = None) -> Flow:
         """The named flow, or the first whose required credentials are all available."""
+        for refused in self.refused_credentials:
+            if refused.name in available:
+                raise ConfigError(f"{self.name} does not take {refused.name}=", code=refused.code, hint=refused.hint)
         if flow is not None:
             chosen = self.flow(flow)
             missing = [name for name in chosen.requires if name not in available]
@@ -220,6 +251,7 @@ def profile_from_dict(data: Any, source: str | None = None) -> Profile:
                 scope=raw.get("scope"),
                 refresh_parameter=raw.get("refresh_parameter", "refreshToken"),
                 client_assertion_algorithms=tuple(raw.get("client_assertion_algorithms", ())),
+                **_shape_members(raw),
             )
         )
     hints = tuple(
@@ -239,7 +271,41 @@ def profile_from_dict(data: Any, source: str | None = None) -> Profile:
         env={name: tuple(values) for name, values in data.get("env", {}).items()},
         error_hints=hints,
         source=source,
+        refused_credentials=tuple(
+            RefusedCredential(r["name"], r["code"], r["hint"]) for r in data.get("refused_credentials", ())
+        ),
+        netrc_machine=data.get("netrc_machine"),
     )
+
+
+def _shape_members(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """A flow's request shape, response mapping, presentation and logout URL (issue 12's model)."""
+    members: dict[str, Any] = {}
+    if "request" in raw:
+        request = raw["request"]
+        members["request"] = RequestShape(request["shape"], tuple(request.get("fields", {}).items()))
+    if "response" in raw:
+        r = raw["response"]
+        members["response"] = ResponseMapping(
+            token=r.get("token", "access_token"),
+            token_type=r.get("token_type", "token_type"),
+            expires=r.get("expires"),
+            expires_format=r.get("expires_format"),
+            lifetime=_int(r.get("lifetime")),
+            error_code=r.get("error_code", "error"),
+            error_message=r.get("error_message", "error_description"),
+        )
+    if "presentation" in raw:
+        p = raw["presentation"]
+        signal = p.get("expired_when")
+        members["presentation"] = Presentation(
+            header=p.get("header", "Authorization"),
+            scheme=p.get("scheme"),
+            expired=ExpirySignal(signal["path"], tuple(signal["values"])) if signal else None,
+        )
+    if "logout_url" in raw:
+        members["logout_url"] = raw["logout_url"]
+    return members
 
 
 def list_profiles() -> list[str]:

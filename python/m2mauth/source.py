@@ -26,11 +26,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .api import ready_token
 from .arguments import check_options
 from .credentials import Credentials, resolve_credentials
 from .errors import ConfigError, M2MAuthError, TokenEndpointError
 from .fingerprint import fingerprint, secret_material
 from .flows import plan_request
+from .presentation import Presentation
 from .profiles import Flow, Profile, load_profile
 from .refresh_keeper import REFRESH_GRANTS, RefreshKeeper, keeps_refresh_tokens
 from .retry import RetryPolicy, is_transient, with_retries
@@ -224,6 +226,35 @@ class TokenSource:
     def __repr__(self) -> str:
         return f"<TokenSource {self.profile.name}/{self._flow.name} store={self.store!r}>"
 
+    @property
+    def presentation(self) -> Presentation:
+        """How APIs take this source's tokens (header, scheme, non-401 expiry answers)."""
+        return self._flow.presentation
+
+    def close(self, *, logout: bool = False) -> bool:
+        """With ``logout=True``, end the current token at the provider's logout endpoint (USGS M2M)
+        and forget it; True if one was ended. Without, nothing is sent (tokens stay cached)."""
+        if not logout:
+            return False
+        from .logout_endpoint import end_token
+
+        with self.store.lock(self.key, timeout=self.retry.deadline + self.timeout + 30):
+            current = self.store.get(self.key) or self._memory
+            self._memory = self._fresh = None
+            self.store.delete(self.key)
+        if current is None or not current.access_token or self.state(current) == INVALID:
+            return False
+        return end_token(
+            self.profile,
+            self._flow,
+            current,
+            session=self.session,
+            timeout=self.timeout,
+            verify=self.verify,
+            proxies=self.proxies,
+            token_url=resolve_credentials(self.profile, self._credentials).token_url,
+        )
+
     def _now(self) -> float:
         return (self.clock or time.time)()
 
@@ -406,6 +437,10 @@ class TokenSource:
 
     def _exchange(self, flow: Flow, overrides: Mapping[str, str]) -> Token:
         credentials = {**self._credentials, **overrides}
+        if flow.grant == "ready_token":  # a token given as is (EARTHDATA_TOKEN): no request
+            given = ready_token(self.profile, flow.name, credentials, self.clock)
+            assert given is not None
+            return given
         issuer = credentials.get("issuer")
         if issuer and not credentials.get("token_url"):
             credentials["token_url"] = discover(str(issuer), session=self.session, timeout=self.timeout)[
@@ -436,6 +471,7 @@ class TokenSource:
                 proxies=self.proxies,
                 default_lifetime=self.profile.default_token_lifetime,
                 clock=self.clock,
+                flow=flow,
             )
 
         return with_retries(attempt, self.retry, what=f"{self.profile.name} token request")

@@ -49,7 +49,7 @@ def token_to_record(token: Token) -> dict[str, Any]:
     def epoch(value: datetime | None) -> float | None:
         return value.timestamp() if value is not None else None
 
-    return {
+    record: dict[str, Any] = {
         "access_token": token.access_token,
         "token_type": token.token_type,
         "expires_at": epoch(token.expires_at),
@@ -59,6 +59,9 @@ def token_to_record(token: Token) -> dict[str, Any]:
         "scope": token.scope,
         "id_token": token.id_token,
     }
+    if token.header_name != "Authorization":  # a profile's own header (presentation.py); else as before
+        record["header_name"] = token.header_name
+    return record
 
 
 def token_from_record(record: Any) -> Token | None:
@@ -79,15 +82,19 @@ def token_from_record(record: Any) -> Token | None:
         value = record.get(name)
         return value if isinstance(value, str) else None
 
+    token_type = text("token_type")
+    if not token_type and not text("header_name"):
+        token_type = "Bearer"  # an empty type stays empty only for a bare token in its own header (USGS M2M)
     return Token(
         access_token=record["access_token"],
-        token_type=text("token_type") or "Bearer",
+        token_type=token_type or "",
         expires_at=when("expires_at"),
         refresh_token=text("refresh_token"),
         scope=text("scope"),
         id_token=text("id_token"),
         refresh_expires_at=when("refresh_expires_at"),
         issued_at=when("issued_at"),
+        header_name=text("header_name") or "Authorization",
     )
 
 

@@ -6,6 +6,7 @@ authentication method produces one; the spec vectors pin its serialisation.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -25,10 +26,21 @@ SECRET_FIELDS = frozenset(
         "device_code",
         "code",
         "authorization",
+        "token",  # USGS M2M's login-token body: the application token
+        "x-auth-token",  # USGS M2M's API key header (logout)
     }
 )
 
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
+JSON_CONTENT_TYPE = "application/json"
+#: How a POST carries its fields (request_shapes.py): the form encoding (OAuth, the default), a JSON
+#: object of the same ordered pairs, or no body at all (the credentials travel in a header).
+ENCODINGS = ("form", "json", "none")
+
+
+def json_encode(pairs: Iterable[tuple[str, str]]) -> str:
+    """A JSON object of the pairs in their order: no spaces, non-ASCII as \\uXXXX (the bytes are ASCII)."""
+    return json.dumps(dict(pairs), separators=(",", ":"), ensure_ascii=True)
 
 
 def form_encode(pairs: Iterable[tuple[str, str]]) -> str:
@@ -42,11 +54,15 @@ class TokenRequest:
     url: str
     headers: tuple[tuple[str, str], ...]
     form: tuple[tuple[str, str], ...] = ()
+    encoding: str = "form"  # "json" or "none" for the non-OAuth request shapes
 
     @property
     def body(self) -> str:
-        """The request body: the form encoding for POST, empty for GET (fields go into the URL)."""
-        return form_encode(self.form) if self.method == "POST" else ""
+        """The request body: for POST the form (or JSON) encoding of the fields, or nothing when the
+        encoding is ``none``; empty for GET (fields go into the URL)."""
+        if self.method != "POST" or self.encoding == "none":
+            return ""
+        return json_encode(self.form) if self.encoding == "json" else form_encode(self.form)
 
     @property
     def full_url(self) -> str:
@@ -70,13 +86,16 @@ class TokenRequest:
 
     def to_dict(self) -> dict[str, Any]:
         """The serialisation the spec vectors pin (secrets included: for vectors only)."""
-        return {
+        serialised: dict[str, Any] = {
             "method": self.method,
             "url": self.full_url,
             "headers": [[k, v] for k, v in self.headers],
             "form": [[k, v] for k, v in self.form],
             "body": self.body,
         }
+        if self.encoding != "form":  # only the new shapes say so: OAuth vectors stay byte for byte
+            serialised["encoding"] = self.encoding
+        return serialised
 
     def redacted(self) -> dict[str, Any]:
         """A copy safe to print: secret fields and the Authorization header masked."""

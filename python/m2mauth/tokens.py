@@ -104,6 +104,7 @@ class Token:
     refresh_expires_at: datetime | None = None
     issued_at: datetime | None = None
     raw: Mapping[str, Any] = field(default_factory=dict)  # the response minus secret members
+    header_name: str = "Authorization"  # where the API takes it (presentation.py; USGS: X-Auth-Token)
 
     @property
     def expires_in(self) -> int | None:
@@ -128,8 +129,9 @@ class Token:
 
     @property
     def authorization(self) -> str:
-        """The value of the Authorization header for this token."""
-        return f"{self.token_type} {self.access_token}"
+        """The value of the header named ``header_name`` (``Authorization`` unless the profile says
+        otherwise): ``<token_type> <token>``, or the bare token when the type is empty (USGS M2M)."""
+        return f"{self.token_type} {self.access_token}" if self.token_type else self.access_token
 
     def to_dict(self, *, show_secrets: bool = False) -> dict[str, Any]:
         def secret(value: str | None) -> str | None:

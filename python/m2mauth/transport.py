@@ -18,7 +18,8 @@ from urllib.parse import urlsplit, urlunsplit
 from . import progress
 from .arguments import check_options, check_timeout
 from .errors import ConfigError, TokenEndpointError, TransportError
-from .profiles import Profile
+from .profiles import Flow, Profile
+from .response_mapping import parse_mapped_response
 from .token_request import SECRET_FIELDS, TokenRequest
 from .tokens import Token, error_from_response, parse_token_response
 
@@ -144,8 +145,12 @@ def exchange(
     proxies: Mapping[str, str] | None = None,
     default_lifetime: float | None = None,
     clock: Callable[[], float] | None = None,
+    flow: Flow | None = None,
 ) -> Token:
-    """Send one token request and return the Token, or raise a typed error with a hint."""
+    """Send one token request and return the Token, or raise a typed error with a hint.
+
+    ``flow``: read the answer through its response mapping and present the token as it says
+    (response_mapping.py, presentation.py); without one, RFC 6749 and ``Authorization: Bearer``."""
     import requests
 
     check_options(request=request, session=session, verify=verify, proxies=proxies, clock=clock)
@@ -215,14 +220,26 @@ def exchange(
         content = _read_answer(response, timeout, urlsplit(request.url).hostname)
     now = (clock or time.time)()
     try:
-        return parse_token_response(
-            response.status_code,
-            content,
-            response.headers.get("Content-Type"),
-            now=now,
-            default_lifetime=default_lifetime,
-            url=request.url,
-        )
+        if flow is not None and flow.response is not None:
+            token = parse_mapped_response(
+                flow.response,
+                response.status_code,
+                content,
+                response.headers.get("Content-Type"),
+                now=now,
+                default_lifetime=default_lifetime,
+                url=request.url,
+            )
+        else:
+            token = parse_token_response(
+                response.status_code,
+                content,
+                response.headers.get("Content-Type"),
+                now=now,
+                default_lifetime=default_lifetime,
+                url=request.url,
+            )
+        return flow.presentation.apply(token) if flow is not None else token
     except TokenEndpointError as err:
         err.retry_after = response.headers.get("Retry-After")
         if err.code == "invalid_grant" and _is_refresh(request):

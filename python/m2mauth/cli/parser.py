@@ -51,6 +51,12 @@ def _credential_options() -> argparse.ArgumentParser:
     )
     group.add_argument("--audience", metavar="AUD", help="the grant's aud, where the profile lets you set it")
     group.add_argument("--key-password", metavar="PASSPHRASE", help="passphrase of an encrypted key, or '-'")
+    group.add_argument(
+        "--application-token", metavar="TOKEN", help="USGS M2M application token (with --username), or '-' for stdin"
+    )
+    group.add_argument(
+        "--access-token", metavar="TOKEN", help="a ready token used as is (EARTHDATA_TOKEN), or '-' for stdin"
+    )
     group.add_argument("--auth-method", choices=AUTH_METHODS, help="client authentication, where a flow offers several")
     group.add_argument(
         "--flow", metavar="NAME", help="the profile's flow to use (default: chosen from the credentials)"
@@ -152,7 +158,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     token.add_argument("profile", metavar="PROFILE", help="a profile name (`m2mauth profiles`) or a profile JSON file")
     shape = token.add_mutually_exclusive_group()
-    shape.add_argument("--header", action="store_true", help="print 'Authorization: Bearer ...'")
+    shape.add_argument(
+        "--header",
+        action="store_true",
+        help="print the header line: 'Authorization: Bearer ...' or the profile's own ('X-Auth-Token: ...')",
+    )
     shape.add_argument("--json", action="store_true", help="print the token record as JSON (secrets redacted)")
     token.add_argument("--show-secrets", action="store_true", help="with --json: show the access and refresh tokens")
     token.add_argument(

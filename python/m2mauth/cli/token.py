@@ -38,7 +38,7 @@ def cmd_token(args: argparse.Namespace, console: Console) -> int:
         else:
             console.out(dumps(record))
     elif args.header:
-        console.secret_out(f"Authorization: {token.authorization}")
+        console.secret_out(f"{token.header_name}: {token.authorization}")  # the profile's header (USGS: X-Auth-Token)
     else:
         console.secret_out(token.access_token)
     return EXIT_OK

@@ -29,6 +29,19 @@ class HttpxAuth(httpx.Auth):
         **options: Any,
     ) -> None:
         self.source = TokenSource.given_or_new(source, profile, store=store, **options)
+        # The profile's non-401 expiry answer (USGS AUTH_EXPIRED) is in the body: httpx reads it first.
+        self.requires_response_body = self.source.presentation.expired is not None
+
+    def _expired(self, response: httpx.Response) -> bool:
+        if renew_on(response.status_code, response.headers.get("WWW-Authenticate")):
+            return True
+        signal = self.source.presentation.expired
+        content_type = response.headers.get("Content-Type")
+        return (
+            signal is not None
+            and "json" in (content_type or "").lower()
+            and signal.matches(response.content, content_type)
+        )
 
     def invalidate(self) -> None:
         """Forget the current access token: the next request gets a new one (see TokenSource.invalidate)."""
@@ -36,12 +49,12 @@ class HttpxAuth(httpx.Auth):
 
     def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         token = self.source.token()
-        request.headers["Authorization"] = token.authorization
+        request.headers[token.header_name] = token.authorization
         response = yield request
-        if renew_on(response.status_code, response.headers.get("WWW-Authenticate")):
+        if self._expired(response):
             renewed = self.source.token(force=True, rejected=token.access_token)
             if _replayable(request):  # a streamed body cannot be sent twice: the 401 is returned
-                request.headers["Authorization"] = renewed.authorization
+                request.headers[renewed.header_name] = renewed.authorization
                 yield request
 
     async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
@@ -49,12 +62,12 @@ class HttpxAuth(httpx.Auth):
 
         # TokenSource blocks (locks, HTTP): run it in a worker thread so the event loop keeps going.
         token = await anyio.to_thread.run_sync(self.source.token)
-        request.headers["Authorization"] = token.authorization
+        request.headers[token.header_name] = token.authorization
         response = yield request
-        if renew_on(response.status_code, response.headers.get("WWW-Authenticate")):
+        if self._expired(response):
             renewed = await anyio.to_thread.run_sync(lambda: self.source.token(force=True, rejected=token.access_token))
             if _replayable(request):
-                request.headers["Authorization"] = renewed.authorization
+                request.headers[renewed.header_name] = renewed.authorization
                 yield request
 
     def __repr__(self) -> str:

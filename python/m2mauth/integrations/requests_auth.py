@@ -12,6 +12,7 @@ from typing import Any
 import requests
 from requests.auth import AuthBase
 
+from ..presentation import Presentation, sent_token
 from ..profiles import Profile
 from ..source import TokenSource
 from ..stores import Store
@@ -22,8 +23,10 @@ log = logging.getLogger("m2mauth")
 
 
 class Auth(AuthBase):
-    """Adds ``Authorization: Bearer ...`` from a TokenSource; on a 401 (or a 403 whose
-    ``WWW-Authenticate`` says ``error="invalid_token"``), renews once and retries once.
+    """Adds ``Authorization: Bearer ...`` (or the profile's own header, e.g. USGS M2M's
+    ``X-Auth-Token``) from a TokenSource; on a 401 (or a 403 whose ``WWW-Authenticate`` says
+    ``error="invalid_token"``, or the profile's own expiry answer such as USGS's ``AUTH_EXPIRED``),
+    renews once and retries once.
     ``invalidate()`` forgets the token, for an API that answers a revoked one with a bare 403.
 
     >>> requests.get(url, auth=m2mauth.Auth("clms", service_key="key.json"))  # doctest: +SKIP
@@ -55,16 +58,20 @@ class Auth(AuthBase):
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         token = self.source.token()
-        request.headers["Authorization"] = token.authorization
+        request.headers[token.header_name] = token.authorization
         request.register_hook("response", self._retry_on_401)  # type: ignore[no-untyped-call]
         return request
 
     def _retry_on_401(self, response: requests.Response, **kwargs: Any) -> requests.Response:
         request = response.request
-        if not renew_on(response.status_code, response.headers.get("WWW-Authenticate")) or request in self._retries:
+        presentation = self.source.presentation
+        renew = renew_on(response.status_code, response.headers.get("WWW-Authenticate")) or _says_expired(
+            presentation, response
+        )
+        if not renew or request in self._retries:
             return response
-        sent = str(request.headers.get("Authorization", ""))
-        rejected = sent.split(" ", 1)[1] if " " in sent else None
+        sent = str(request.headers.get(presentation.header, ""))
+        rejected = sent_token(sent, scheme_used=presentation.scheme != "")
         token = self.source.token(force=True, rejected=rejected)
         if not _replayable(request):
             # The body cannot be sent twice: return the 401, but the caller's next request has a new token.
@@ -78,7 +85,7 @@ class Auth(AuthBase):
         response.content  # noqa: B018 - read the body so the connection can be reused
         response.close()
         retry = request.copy()
-        retry.headers["Authorization"] = token.authorization
+        retry.headers[token.header_name] = token.authorization
         self._retries.add(retry)
         connection = response.connection
         new = connection.send(retry, **kwargs)
@@ -108,6 +115,16 @@ def renew_on(status: int, www_authenticate: str | None) -> bool:
 
 
 _INVALID_TOKEN = re.compile(r'\berror\s*=\s*(?:"invalid_token"|invalid_token\b)', re.IGNORECASE)
+
+
+def _says_expired(presentation: Presentation, response: requests.Response) -> bool:
+    """The API's own "token expired" answer that is not a 401 (USGS M2M: errorCode AUTH_EXPIRED).
+    The body is read only for profiles that have such an answer, and only when it is JSON."""
+    signal = presentation.expired
+    content_type = response.headers.get("Content-Type") or ""
+    if signal is None or "json" not in content_type.lower():
+        return False
+    return signal.matches(response.content, content_type)
 
 
 def _replayable(request: requests.PreparedRequest) -> bool:
