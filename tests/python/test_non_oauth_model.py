@@ -25,7 +25,7 @@ EDL = ResponseMapping(expires="expiration_date", expires_format="%m/%d/%Y")
 
 
 def test_json_login_sends_the_named_fields_in_order_as_one_json_object() -> None:
-    request = json_login("https://m2m.example/login-token", [("username", "ana"), ("token", "é\"x")])
+    request = json_login("https://m2m.example/login-token", [("username", "ana"), ("token", 'é"x')])
     assert request.headers == (("Accept", "application/json"), ("Content-Type", "application/json"))
     assert request.body == '{"username":"ana","token":"\\u00e9\\"x"}'
     assert json.loads(request.body) == {"username": "ana", "token": 'é"x'}
@@ -69,7 +69,9 @@ def test_usgs_envelope_is_read_with_a_fixed_lifetime() -> None:
 
 
 def test_usgs_error_envelope_is_a_typed_error_without_secrets() -> None:
-    body = json.dumps({"data": None, "errorCode": "AUTH_INVALID", "errorMessage": "User credential verification failed"})
+    body = json.dumps(
+        {"data": None, "errorCode": "AUTH_INVALID", "errorMessage": "User credential verification failed"}
+    )
     with pytest.raises(m2mauth.TokenEndpointError) as caught:
         parse_mapped_response(USGS, 200, body, "application/json", now=NOW)
     error = caught.value
@@ -96,12 +98,14 @@ def test_a_day_granular_expiry_is_the_start_of_the_day_utc(value: Any, expected:
 
 
 def test_a_date_time_expiry_keeps_its_time_and_zone() -> None:
-    assert parse_expiry("2025-06-16T10:00:00+0200", "%Y-%m-%dT%H:%M:%S%z", NOW) == datetime(
-        2025, 6, 16, 8, tzinfo=timezone.utc
-    ).timestamp()
-    assert parse_expiry("2025-06-16 10:00:00", "%Y-%m-%d %H:%M:%S", NOW) == datetime(
-        2025, 6, 16, 10, tzinfo=timezone.utc
-    ).timestamp()
+    assert (
+        parse_expiry("2025-06-16T10:00:00+0200", "%Y-%m-%dT%H:%M:%S%z", NOW)
+        == datetime(2025, 6, 16, 8, tzinfo=timezone.utc).timestamp()
+    )
+    assert (
+        parse_expiry("2025-06-16 10:00:00", "%Y-%m-%d %H:%M:%S", NOW)
+        == datetime(2025, 6, 16, 10, tzinfo=timezone.utc).timestamp()
+    )
 
 
 def test_edl_answer_gives_a_bearer_token_expiring_at_the_start_of_its_day() -> None:
@@ -158,13 +162,20 @@ def test_a_ready_token_takes_its_expiry_from_the_jwt_and_is_refused_when_expired
     stale = compact({"alg": "HS256", "typ": "JWT"}, {"exp": int(NOW) - 1}, key)
     with pytest.raises(m2mauth.ConfigError) as caught:
         token_as_given(stale, now=NOW, source="EARTHDATA_TOKEN")
-    assert caught.value.code == "token_expired" and "EARTHDATA_TOKEN" in str(caught.value) and stale not in str(caught.value)
+    assert (
+        caught.value.code == "token_expired"
+        and "EARTHDATA_TOKEN" in str(caught.value)
+        and stale not in str(caught.value)
+    )
     assert token_as_given("opaque", now=NOW).expires_at is None
 
 
 def test_the_shipped_profiles_describe_the_model() -> None:
     usgs = load_profile("usgs-m2m").flows[0]
-    assert usgs.request is not None and usgs.request.fields == (("username", "username"), ("token", "application_token"))
+    assert usgs.request is not None and usgs.request.fields == (
+        ("username", "username"),
+        ("token", "application_token"),
+    )
     assert usgs.presentation.header == "X-Auth-Token" and usgs.presentation.expired is not None
     edl = load_profile("earthdata")
     assert edl.netrc_machine == "urs.earthdata.nasa.gov"

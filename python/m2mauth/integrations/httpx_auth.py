@@ -29,8 +29,6 @@ class HttpxAuth(httpx.Auth):
         **options: Any,
     ) -> None:
         self.source = TokenSource.given_or_new(source, profile, store=store, **options)
-        # The profile's non-401 expiry answer (USGS AUTH_EXPIRED) is in the body: httpx reads it first.
-        self.requires_response_body = self.source.presentation.expired is not None
 
     def _expired(self, response: httpx.Response) -> bool:
         if renew_on(response.status_code, response.headers.get("WWW-Authenticate")):
@@ -51,6 +49,8 @@ class HttpxAuth(httpx.Auth):
         token = self.source.token()
         request.headers[token.header_name] = token.authorization
         response = yield request
+        if self.source.presentation.expired is not None:
+            response.read()  # the profile's non-401 expiry answer (USGS AUTH_EXPIRED) is in the body
         if self._expired(response):
             renewed = self.source.token(force=True, rejected=token.access_token)
             if _replayable(request):  # a streamed body cannot be sent twice: the 401 is returned
@@ -64,6 +64,8 @@ class HttpxAuth(httpx.Auth):
         token = await anyio.to_thread.run_sync(self.source.token)
         request.headers[token.header_name] = token.authorization
         response = yield request
+        if self.source.presentation.expired is not None:
+            await response.aread()
         if self._expired(response):
             renewed = await anyio.to_thread.run_sync(lambda: self.source.token(force=True, rejected=token.access_token))
             if _replayable(request):

@@ -29,6 +29,7 @@ SECRET_FIELDS = frozenset(
         "refresh_token",
         "refreshToken",
         "device_code",
+        "token",  # EDL's revoke_token?token=..., USGS's login-token field
     }
 )
 
@@ -210,7 +211,7 @@ def redact_header(name: str, value: str) -> str:
     if lowered in ("authorization", "proxy-authorization"):
         scheme = value.strip().split(" ", 1)[0] if value.strip() else ""
         return f"{scheme} {REDACTED}".strip()
-    if lowered in ("cookie", "set-cookie"):
+    if lowered in ("cookie", "set-cookie", "x-auth-token"):  # x-auth-token: USGS M2M's API key
         return REDACTED
     return value
 

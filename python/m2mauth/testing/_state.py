@@ -22,8 +22,10 @@ OPENAIRE = "openaire"
 CLIMATE_ENGINE = "climate-engine"
 CDSE = "cdse-openeo"
 GENERIC = "generic"
+USGS = "usgs-m2m"
+EARTHDATA = "earthdata"
 
-PROFILES: tuple[str, ...] = (CLMS, DT, OPENAIRE, CLIMATE_ENGINE, CDSE, GENERIC)
+PROFILES: tuple[str, ...] = (CLMS, DT, OPENAIRE, CLIMATE_ENGINE, CDSE, GENERIC, USGS, EARTHDATA)
 _ALIASES = {
     "dt": DT,
     "disruptive": DT,
@@ -33,6 +35,9 @@ _ALIASES = {
     "cdse": CDSE,
     "cdse_openeo": CDSE,
     "openeo": CDSE,
+    "usgs": USGS,
+    "usgs_m2m": USGS,
+    "edl": EARTHDATA,
 }
 
 # Paths mirror the real services.

@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from . import _cdse, _climate_engine, _clms, _dt, _generic, _openaire
+from . import _cdse, _climate_engine, _clms, _dt, _earthdata, _generic, _openaire, _usgs
 from ._http import (
     OAuthError,
     Request,
@@ -44,6 +44,7 @@ from ._http import (
     redact_text,
 )
 from ._jose import new_rsa_key, pkcs1_pem, public_key_from_jwk, rsa_public_key_from_pem
+from ._provider_logins import ProviderLogins
 from ._state import (
     CDSE,
     CDSE_CERTS_PATH,
@@ -61,6 +62,7 @@ from ._state import (
     DEVICE_DENY_PATH,
     DT,
     DT_TOKEN_PATH,
+    EARTHDATA,
     GENERIC,
     GENERIC_DEVICE_PATH,
     GENERIC_METADATA_PATH,
@@ -72,6 +74,7 @@ from ._state import (
     PROFILES,
     REFRESH_TOKEN_LIFETIME,
     RESOURCE_PATH,
+    USGS,
     Client,
     ClmsKey,
     DtAccount,
@@ -190,6 +193,14 @@ _ROUTES: dict[str, _Route] = {
     GENERIC_DEVICE_PATH: _Route(GENERIC, ("POST",), _generic.device_authorization, False),
     GENERIC_VERIFICATION_PATH: _Route(GENERIC, ("GET",), _cdse.verification_page, False),
     RESOURCE_PATH: _Route(None, ("GET", "POST"), _resource, False),
+    _usgs.USGS_LOGIN_TOKEN_PATH: _Route(USGS, ("POST",), _usgs.login_token, True),
+    _usgs.USGS_LOGIN_PATH: _Route(USGS, ("POST",), _usgs.retired_login, False),
+    _usgs.USGS_LOGOUT_PATH: _Route(USGS, ("POST",), _usgs.logout, False),
+    _usgs.USGS_API_PATH: _Route(USGS, ("GET", "POST"), _usgs.api_call, False),
+    _earthdata.FIND_OR_CREATE_PATH: _Route(EARTHDATA, ("POST",), _earthdata.find_or_create, True),
+    _earthdata.CREATE_PATH: _Route(EARTHDATA, ("POST",), _earthdata.create, True),
+    _earthdata.LIST_PATH: _Route(EARTHDATA, ("GET",), _earthdata.list_tokens, False),
+    _earthdata.REVOKE_PATH: _Route(EARTHDATA, ("POST",), _earthdata.revoke, False),
 }
 
 _HTML_PAGE = """<html>
@@ -420,7 +431,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
 
 
-class LocalProvider:
+class LocalProvider(ProviderLogins):
     """A real HTTP token server on 127.0.0.1 emulating the token endpoints m2mauth knows.
 
     Use it as a context manager::
@@ -459,7 +470,11 @@ class LocalProvider:
         refresh_token_lifetime: int = REFRESH_TOKEN_LIFETIME,
         refresh_reuse_interval: float = 0.0,
         advertise_device_endpoint: bool = True,
+        usgs_key_lifetime: int = _usgs.KEY_LIFETIME,
+        earthdata_token_lifetime: int = _earthdata.TOKEN_LIFETIME,
     ) -> None:
+        if usgs_key_lifetime < 1 or earthdata_token_lifetime < 1:
+            raise ValueError("usgs_key_lifetime and earthdata_token_lifetime must be at least 1 second")
         if basic_encoding not in ("rfc", "raw"):
             raise ValueError("basic_encoding must be 'rfc' or 'raw'")
         if token_lifetime < 1:
@@ -490,6 +505,8 @@ class LocalProvider:
         self._counts: dict[str, int] = dict.fromkeys(PROFILES, 0)
         self._log: list[RecordedRequest] = []
         self._state.add_client(Client(CDSE, CDSE_PUBLIC_CLIENT_ID, None, None, None))
+        _usgs.usgs_state(self._state).key_lifetime = usgs_key_lifetime
+        _earthdata.earthdata_state(self._state).token_lifetime = earthdata_token_lifetime
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -573,6 +590,8 @@ class LocalProvider:
             CLIMATE_ENGINE: CE_TOKEN_PATH,
             CDSE: CDSE_TOKEN_PATH,
             GENERIC: GENERIC_TOKEN_PATH,
+            USGS: _usgs.USGS_LOGIN_TOKEN_PATH,
+            EARTHDATA: _earthdata.FIND_OR_CREATE_PATH,
         }
         return self._state.url(paths[name])
 

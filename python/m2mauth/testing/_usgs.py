@@ -1,0 +1,149 @@
+"""USGS Machine-to-Machine API emulation: ``login-token``, an API call and ``logout``.
+
+* ``POST .../login-token`` with JSON ``{"username": ..., "token": <application token>}``
+  answers the envelope ``{"requestId", "version", "data": <api key>, "errorCode": null,
+  "errorMessage": null}``; keys last ``key_lifetime`` seconds (2 hours, as USGS says).
+* ``POST .../dataset-search`` with ``X-Auth-Token: <api key>``: data, or the envelope error
+  ``AUTH_EXPIRED`` ("API key has expired. Try logging out and logging back in.") for an expired
+  key, ``AUTH_INVALID`` for an unknown one, ``AUTH_UNAUTHORIZED`` without a key. USGS does not
+  document the HTTP status of these answers; the emulation sends them with 200, so clients must
+  read ``errorCode`` (as kapadia/usgs does), not the status.
+* ``POST .../logout`` with ``X-Auth-Token`` ends the key.
+* The retired ``POST .../login`` (username and password) answers ``ENDPOINT_UNAVAILABLE``.
+
+Error codes other than ``AUTH_EXPIRED`` are not documented; the ones here are the emulation's.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import secrets
+import threading
+import weakref
+from dataclasses import dataclass, field
+from typing import Any
+
+from ._http import Request, Response, json_response
+from ._state import State
+
+USGS_BASE_PATH = "/api/api/json/stable/"
+USGS_LOGIN_TOKEN_PATH = USGS_BASE_PATH + "login-token"
+USGS_LOGIN_PATH = USGS_BASE_PATH + "login"
+USGS_LOGOUT_PATH = USGS_BASE_PATH + "logout"
+USGS_API_PATH = USGS_BASE_PATH + "dataset-search"
+KEY_LIFETIME = 7200  # "will be active for two hours"
+EXPIRED_MESSAGE = "API key has expired. Try logging out and logging back in."
+
+
+@dataclass
+class UsgsState:
+    key_lifetime: int = KEY_LIFETIME
+    users: dict[str, str] = field(default_factory=dict)  # username -> application token
+    keys: dict[str, tuple[str, float]] = field(default_factory=dict)  # api key -> (username, expires at)
+    logins: int = 0
+    logouts: int = 0
+    expired_answers: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+_STATES: weakref.WeakKeyDictionary[State, UsgsState] = weakref.WeakKeyDictionary()
+_STATES_LOCK = threading.Lock()
+_REQUEST_IDS = itertools.count(1)
+
+
+def usgs_state(state: State) -> UsgsState:
+    """The USGS part of one provider's memory (kept beside State, so State stays as it is)."""
+    with _STATES_LOCK:
+        if state not in _STATES:
+            _STATES[state] = UsgsState()
+        return _STATES[state]
+
+
+def _envelope(data: Any, code: str | None = None, message: str | None = None) -> Response:
+    return json_response(
+        200,
+        {
+            "requestId": next(_REQUEST_IDS),
+            "version": "stable",
+            "data": data,
+            "errorCode": code,
+            "errorMessage": message,
+        },
+    )
+
+
+def _json_body(req: Request) -> dict[str, Any] | None:
+    if req.media_type != "application/json":
+        return None
+    try:
+        data = json.loads(req.body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def login_token(state: State, req: Request) -> Response:
+    usgs = usgs_state(state)
+    body = _json_body(req)
+    if body is None:
+        return _envelope(None, "INPUT_FORMAT", "The request body must be a JSON object")
+    username, token = body.get("username"), body.get("token")
+    if not isinstance(username, str) or not isinstance(token, str) or not username or not token:
+        return _envelope(None, "INPUT_PARAMETER_REQUIRED", "username and token are required")
+    with usgs.lock:
+        known = usgs.users.get(username)
+        if known is None or not secrets.compare_digest(known.encode(), token.encode()):
+            return _envelope(None, "AUTH_INVALID", "User credential verification failed")
+        key = secrets.token_hex(16)
+        usgs.keys[key] = (username, state.now() + usgs.key_lifetime)
+        usgs.logins += 1
+    return _envelope(key)
+
+
+def retired_login(state: State, req: Request) -> Response:
+    return _envelope(
+        None,
+        "ENDPOINT_UNAVAILABLE",
+        "The login endpoint is no longer available; use login-token with an application token",
+    )
+
+
+def _key_problem(state: State, req: Request) -> tuple[str, str] | None:
+    usgs = usgs_state(state)
+    key = req.header("X-Auth-Token")
+    if not key:
+        return "AUTH_UNAUTHORIZED", "No X-Auth-Token header was sent"
+    with usgs.lock:
+        record = usgs.keys.get(key)
+        if record is None:
+            return "AUTH_INVALID", "API key is not valid"
+        if record[1] <= state.now():
+            usgs.expired_answers += 1
+            return "AUTH_EXPIRED", EXPIRED_MESSAGE
+    return None
+
+
+def api_call(state: State, req: Request) -> Response:
+    problem = _key_problem(state, req)
+    if problem is not None:
+        return _envelope(None, *problem)
+    return _envelope({"totalHits": 1, "results": [{"datasetAlias": "landsat_ot_c2_l2"}]})
+
+
+def logout(state: State, req: Request) -> Response:
+    problem = _key_problem(state, req)
+    if problem is not None:
+        return _envelope(None, *problem)
+    usgs = usgs_state(state)
+    with usgs.lock:
+        usgs.keys.pop(req.header("X-Auth-Token") or "", None)
+        usgs.logouts += 1
+    return _envelope(None)
+
+
+def valid_keys(state: State) -> int:
+    usgs = usgs_state(state)
+    now = state.now()
+    with usgs.lock:
+        return sum(1 for _, expires in usgs.keys.values() if expires > now)
