@@ -12,6 +12,7 @@ from .assertions import build_header
 from .errors import ConfigError, TokenEndpointError
 from .flows import Plan, plan_request
 from .keys import KeyInput, load_key
+from .offline_tokens import warn_if_ending
 from .profiles import Profile, load_profile
 from .refresh_keeper import REFRESH_GRANTS, RefreshKeeper
 from .tokens import Token
@@ -61,6 +62,8 @@ def fetch_token(
     if not credentials.get("token_url") and issuer:
         credentials["token_url"] = discover(str(issuer), session=session, timeout=timeout)["token_endpoint"]
     plan = plan_request(prof, flow=flow, auth_method=auth_method, clock=clock, **credentials)
+    # The token the user gave (a kept successor may carry a later iat): is its 90-day life ending?
+    warn_if_ending(prof, plan.flow, plan.credentials.refresh_token)
     keeper = None
     if keep_refresh_token and plan.flow.grant in REFRESH_GRANTS:
         keeper = RefreshKeeper.for_chain(prof, plan.credentials)

@@ -293,6 +293,7 @@ _CHECKS: dict[str, Callable[[object], object]] = {
     "alg": _text("alg"),
     "basic_encoding": _basic_encoding,
     "lifetime": _whole_seconds_or_none("lifetime"),
+    "validity_period": _whole_seconds_or_none("validity_period"),
     "now": _now,
     "jti_source": _callable("jti_source"),
     "environ": _environ,

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
+from .provider_files import CredentialFile
 
 __all__ = [
     "GRANTS",
@@ -66,6 +67,8 @@ class Flow:
     scope: str | None = None
     refresh_parameter: str = "refreshToken"
     client_assertion_algorithms: tuple[str, ...] = ()  # what the server accepts for client assertions
+    options: tuple[str, ...] = ()  # optional form fields set by option keywords (validity_period)
+    refresh_token_lifetime: int | None = None  # seconds a refresh token lasts from its issue (MAAP: 90 days)
 
     @property
     def default_auth_method(self) -> str | None:
@@ -107,6 +110,8 @@ class Profile:
     env: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     error_hints: tuple[ErrorHint, ...] = ()
     source: str | None = None
+    credential_file: CredentialFile | None = None  # the provider tool's own file (provider_files.py)
+    same_token_until_expiry: bool = False  # EUMETSAT: an early renewal gets the token already held
 
     def flow(self, name: str) -> Flow:
         for flow in self.flows:
@@ -146,8 +151,18 @@ class Profile:
     def _env_hint(self) -> str:
         names = [v for values in self.env.values() for v in values]
         if names:
-            return "They can also come from the environment: " + ", ".join(names) + ", or M2MAUTH_<NAME>."
-        return "They can also come from the environment as M2MAUTH_<NAME> (e.g. M2MAUTH_CLIENT_ID)."
+            hint = "They can also come from the environment: " + ", ".join(names) + ", or M2MAUTH_<NAME>."
+        else:
+            hint = "They can also come from the environment as M2MAUTH_<NAME> (e.g. M2MAUTH_CLIENT_ID)."
+        return hint + self._file_hint()
+
+    def _file_hint(self) -> str:
+        spec = self.credential_file
+        if spec is None:
+            return ""
+        moved = spec.path_variable or spec.folder_variable
+        where = f" (or where {moved} says)" if moved else ""
+        return f" Or from {spec.path}{where}, as {spec.format} keeps it."
 
     def hint_for(self, error: str | None, description: str | None, status: int | None = None) -> ErrorHint | None:
         for hint in self.error_hints:
@@ -220,6 +235,8 @@ def profile_from_dict(data: Any, source: str | None = None) -> Profile:
                 scope=raw.get("scope"),
                 refresh_parameter=raw.get("refresh_parameter", "refreshToken"),
                 client_assertion_algorithms=tuple(raw.get("client_assertion_algorithms", ())),
+                options=tuple(raw.get("options", ())),
+                refresh_token_lifetime=_int(raw.get("refresh_token_lifetime")),
             )
         )
     hints = tuple(
@@ -239,7 +256,15 @@ def profile_from_dict(data: Any, source: str | None = None) -> Profile:
         env={name: tuple(values) for name, values in data.get("env", {}).items()},
         error_hints=hints,
         source=source,
+        credential_file=_credential_file(data.get("credential_file")),
+        same_token_until_expiry=bool(data.get("same_token_until_expiry", False)),
     )
+
+
+def _credential_file(raw: Mapping[str, Any] | None) -> CredentialFile | None:
+    if raw is None:
+        return None
+    return CredentialFile(raw["format"], raw["path"], raw.get("path_variable"), raw.get("folder_variable"))
 
 
 def list_profiles() -> list[str]:

@@ -11,7 +11,16 @@ import pytest
 
 from m2mauth import ConfigError, Profile, list_profiles, load_profile
 
-SHIPPED = ["cdse-openeo", "climate-engine", "clms", "disruptive-technologies", "generic", "openaire"]
+SHIPPED = [
+    "cdse-openeo",
+    "climate-engine",
+    "clms",
+    "disruptive-technologies",
+    "esa-maap",
+    "eumetsat",
+    "generic",
+    "openaire",
+]
 
 
 def minimal() -> dict[str, Any]:

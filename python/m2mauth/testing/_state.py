@@ -22,8 +22,10 @@ OPENAIRE = "openaire"
 CLIMATE_ENGINE = "climate-engine"
 CDSE = "cdse-openeo"
 GENERIC = "generic"
+EUMETSAT = "eumetsat"
+MAAP = "esa-maap"
 
-PROFILES: tuple[str, ...] = (CLMS, DT, OPENAIRE, CLIMATE_ENGINE, CDSE, GENERIC)
+PROFILES: tuple[str, ...] = (CLMS, DT, OPENAIRE, CLIMATE_ENGINE, CDSE, GENERIC, EUMETSAT, MAAP)
 _ALIASES = {
     "dt": DT,
     "disruptive": DT,
@@ -184,6 +186,7 @@ class State:
         self._jtis: dict[tuple[str, str, str], float] = {}
         self._devices: dict[str, DeviceGrant] = {}
         self._user_codes: dict[str, str] = {}
+        self.emulations: dict[str, object] = {}  # per-provider memory kept by its own module (_eumetsat, _maap)
 
     @property
     def server_key(self) -> rsa.RSAPrivateKey:

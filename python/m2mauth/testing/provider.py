@@ -4,7 +4,7 @@ A :class:`http.server.ThreadingHTTPServer` on 127.0.0.1 (a free port unless one 
 served by a daemon thread, routing each path to the endpoint module of the provider it
 emulates. Fault injection, request counting and the redacted request log live here; the
 protocol logic lives in the ``_clms``, ``_dt``, ``_openaire``, ``_climate_engine``,
-``_cdse`` and ``_generic`` modules.
+``_cdse``, ``_generic``, ``_eumetsat`` and ``_maap`` modules.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from . import _cdse, _climate_engine, _clms, _dt, _generic, _openaire
+from . import _cdse, _climate_engine, _clms, _dt, _eumetsat, _generic, _maap, _openaire
 from ._http import (
     OAuthError,
     Request,
@@ -61,11 +61,13 @@ from ._state import (
     DEVICE_DENY_PATH,
     DT,
     DT_TOKEN_PATH,
+    EUMETSAT,
     GENERIC,
     GENERIC_DEVICE_PATH,
     GENERIC_METADATA_PATH,
     GENERIC_TOKEN_PATH,
     GENERIC_VERIFICATION_PATH,
+    MAAP,
     OPENAIRE,
     OPENAIRE_REFRESH_PATH,
     OPENAIRE_TOKEN_PATH,
@@ -190,6 +192,8 @@ _ROUTES: dict[str, _Route] = {
     GENERIC_DEVICE_PATH: _Route(GENERIC, ("POST",), _generic.device_authorization, False),
     GENERIC_VERIFICATION_PATH: _Route(GENERIC, ("GET",), _cdse.verification_page, False),
     RESOURCE_PATH: _Route(None, ("GET", "POST"), _resource, False),
+    _eumetsat.EUMETSAT_TOKEN_PATH: _Route(EUMETSAT, ("POST",), _eumetsat.token_endpoint, True),
+    _maap.MAAP_TOKEN_PATH: _Route(MAAP, ("POST",), _maap.token_endpoint, True),
 }
 
 _HTML_PAGE = """<html>
@@ -444,7 +448,9 @@ class LocalProvider:
     token answers with the newest refresh token of its chain (without rotating it again).
     ``advertise_device_endpoint=False`` leaves ``device_authorization_endpoint`` out of the
     generic server's RFC 8414 metadata (the endpoint itself still works), as servers that
-    offer the device grant without advertising it do.
+    offer the device grant without advertising it do. ``offline_token_rotation=True`` makes
+    ``esa-maap`` refuse an offline token once it was used ("Stale token"), as a Keycloak realm with
+    "Revoke Refresh Token" does; by default the old one keeps working, Keycloak's default.
     """
 
     def __init__(
@@ -459,6 +465,7 @@ class LocalProvider:
         refresh_token_lifetime: int = REFRESH_TOKEN_LIFETIME,
         refresh_reuse_interval: float = 0.0,
         advertise_device_endpoint: bool = True,
+        offline_token_rotation: bool = False,
     ) -> None:
         if basic_encoding not in ("rfc", "raw"):
             raise ValueError("basic_encoding must be 'rfc' or 'raw'")
@@ -490,6 +497,7 @@ class LocalProvider:
         self._counts: dict[str, int] = dict.fromkeys(PROFILES, 0)
         self._log: list[RecordedRequest] = []
         self._state.add_client(Client(CDSE, CDSE_PUBLIC_CLIENT_ID, None, None, None))
+        _maap.realm(self._state).rotate = offline_token_rotation
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -573,6 +581,8 @@ class LocalProvider:
             CLIMATE_ENGINE: CE_TOKEN_PATH,
             CDSE: CDSE_TOKEN_PATH,
             GENERIC: GENERIC_TOKEN_PATH,
+            EUMETSAT: _eumetsat.EUMETSAT_TOKEN_PATH,
+            MAAP: _maap.MAAP_TOKEN_PATH,
         }
         return self._state.url(paths[name])
 
@@ -658,8 +668,8 @@ class LocalProvider:
         client_secret: str | None = None,
         public_jwk: Mapping[str, Any] | None = None,
     ) -> None:
-        """Register an OAuth client of ``openaire``, ``climate-engine``, ``cdse-openeo`` or
-        ``generic``: a secret (basic, post, client_secret_jwt), a public JWK
+        """Register an OAuth client of ``openaire``, ``climate-engine``, ``cdse-openeo``,
+        ``generic``, ``esa-maap`` or ``eumetsat`` (an API key: consumer key and secret): a secret (basic, post, client_secret_jwt), a public JWK
         (private_key_jwt), both, or neither (a public client; cdse-openeo and generic)."""
         name = canonical_profile(profile)
         if name in (CLMS, DT):
@@ -708,6 +718,21 @@ class LocalProvider:
                 raise ValueError(f"no generic client {client_id!r}: add_client() it first")
             return self._state.issue_refresh_token(GENERIC, client_id or "generic-user", client_id)
         raise ValueError("refresh tokens exist for openaire, cdse-openeo and generic only")
+
+    def issue_offline_token(
+        self, client_id: str, *, issued_at: float | None = None, lifetime: int | None = _maap.OFFLINE_TOKEN_LIFETIME
+    ) -> str:
+        """An ``esa-maap`` offline token (a Keycloak ``Offline`` JWT) for ``client_id``, as MAAP's portal
+        hands it out: ``issued_at`` backdates it, ``lifetime`` (90 days) sets its ``exp`` (None: no exp)."""
+        if self._state.client(MAAP, client_id) is None:
+            raise ValueError(f"no esa-maap client {client_id!r}: add_client() it first")
+        return _maap.issue_offline_token(self._state, client_id, issued_at=issued_at, lifetime=lifetime)
+
+    def tokens_issued(self, profile: str) -> int:
+        """How many distinct access tokens ``eumetsat`` minted (it hands back the current one until it expires)."""
+        if canonical_profile(profile) != EUMETSAT:
+            raise ValueError("tokens_issued() counts the eumetsat emulation's tokens only")
+        return _eumetsat.tokens(self._state).issued
 
     def refresh_token_accepted(self, profile: str, refresh_token: str) -> bool:
         """Whether ``refresh_token`` would be accepted now (without spending it): live, or spent
