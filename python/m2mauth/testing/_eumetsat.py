@@ -101,5 +101,10 @@ def token_endpoint(state: State, req: Request) -> Response:
         left = math.ceil(current.expires_at - now)
     return json_response(
         200,
-        {"access_token": current.token, "scope": "am_application_scope default", "token_type": "Bearer", "expires_in": left},
+        {
+            "access_token": current.token,
+            "scope": "am_application_scope default",
+            "token_type": "Bearer",
+            "expires_in": left,
+        },
     )

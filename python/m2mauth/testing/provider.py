@@ -669,8 +669,9 @@ class LocalProvider:
         public_jwk: Mapping[str, Any] | None = None,
     ) -> None:
         """Register an OAuth client of ``openaire``, ``climate-engine``, ``cdse-openeo``,
-        ``generic``, ``esa-maap`` or ``eumetsat`` (an API key: consumer key and secret): a secret (basic, post, client_secret_jwt), a public JWK
-        (private_key_jwt), both, or neither (a public client; cdse-openeo and generic)."""
+        ``generic``, ``esa-maap`` or ``eumetsat`` (an API key: consumer key and secret): a secret
+        (basic, post, client_secret_jwt), a public JWK (private_key_jwt), both, or neither (a
+        public client; cdse-openeo and generic)."""
         name = canonical_profile(profile)
         if name in (CLMS, DT):
             raise ValueError("use add_clms_service_key() or add_dt_service_account() for this profile")
