@@ -142,7 +142,7 @@ def option_fields(profile: Profile, flow: Flow, **options: int | None) -> list[t
                 hint=f"Leave {name}= out: {profile.name} does not document it for this flow "
                 "(flows that take it list it in their profile's options).",
             )
-        fields.append((name, str(value)))
+        fields.append((name, str(int(value))))  # 86400.0 from R is sent as 86400
     return fields
 
 

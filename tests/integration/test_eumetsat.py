@@ -105,6 +105,9 @@ def test_validity_period_is_sent_and_honoured(provider: LocalProvider) -> None:
     token = m2mauth.fetch_token("eumetsat", client_id=KEY, client_secret=SECRET, token_url=url, validity_period=86400)
     assert 86390 <= (token.expires_in or 0) <= 86400
     assert token_posts(provider)[-1].form == (("grant_type", "client_credentials"), ("validity_period", "86400"))
+    # R sends numbers as doubles: a whole 3600.0 is 3600.
+    plan = m2mauth.build_request("eumetsat", client_id=KEY, client_secret=SECRET, validity_period=3600.0)
+    assert plan.request.field("validity_period") == "3600"
 
 
 @pytest.mark.parametrize("bad", [0, -5, 1.5, "86400", True])
