@@ -14,6 +14,7 @@ from .credentials import resolve_credentials
 from .errors import ConfigError, TokenEndpointError
 from .flows import Plan, plan_request
 from .keys import KeyInput, load_key
+from .offline_tokens import warn_if_ending
 from .profiles import Profile, load_profile
 from .refresh_keeper import REFRESH_GRANTS, RefreshKeeper
 from .response_mapping import token_as_given
@@ -67,6 +68,8 @@ def fetch_token(
     if given is not None:
         return given
     plan = plan_request(prof, flow=flow, auth_method=auth_method, clock=clock, **credentials)
+    # The token the user gave (a kept successor may carry a later iat): is its 90-day life ending?
+    warn_if_ending(prof, plan.flow, plan.credentials.refresh_token)
     keeper = None
     if keep_refresh_token and plan.flow.grant in REFRESH_GRANTS:
         keeper = RefreshKeeper.for_chain(prof, plan.credentials)

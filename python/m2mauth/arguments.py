@@ -182,6 +182,16 @@ def _whole_seconds_or_none(name: str) -> Callable[[object], None]:
     return check
 
 
+def _integral_seconds_or_none(name: str) -> Callable[[object], None]:
+    # R sends numbers as doubles: 86400 arrives as 86400.0, which is as whole as 86400L.
+    def check(value: object) -> None:
+        number = _finite(value)
+        if value is not None and (number is None or number < 1 or number != int(number)):
+            raise _bad(name, "a whole number of seconds (1 or more) or None", value)
+
+    return check
+
+
 def _http_status(value: object) -> None:
     if not (isinstance(value, int) and not isinstance(value, bool)):
         raise _bad("status", "an HTTP status code (an integer)", value)
@@ -293,6 +303,7 @@ _CHECKS: dict[str, Callable[[object], object]] = {
     "alg": _text("alg"),
     "basic_encoding": _basic_encoding,
     "lifetime": _whole_seconds_or_none("lifetime"),
+    "validity_period": _integral_seconds_or_none("validity_period"),
     "now": _now,
     "jti_source": _callable("jti_source"),
     "environ": _environ,

@@ -59,6 +59,7 @@ OPTION_NAMES = (
     "environ",
     "alg",
     "lifetime",
+    "validity_period",
 )
 #: Credentials whose empty value means something: ``scope=""`` asks for no scope at all.
 MAY_BE_EMPTY = frozenset({"scope"})
@@ -101,9 +102,14 @@ class Credentials:
     application_token: str | None = None
     access_token: str | None = None
     from_env: tuple[str, ...] = field(default=())  # names of the environment variables used
+    from_file: str | None = None  # the provider tool's credential file used (provider_files.py), if any
 
     def available(self) -> set[str]:
-        return {f.name for f in fields(self) if f.name != "from_env" and getattr(self, f.name) not in (None, "")}
+        return {
+            f.name
+            for f in fields(self)
+            if f.name not in ("from_env", "from_file") and getattr(self, f.name) not in (None, "")
+        }
 
     def get(self, name: str) -> Any:
         return getattr(self, name)
@@ -229,4 +235,34 @@ def resolve_credentials(
             if variable is None and name not in PARSED_NAMES:
                 warn_whitespace(value, name, f"{name}=")
         values[name] = value
-    return Credentials(**values, from_env=tuple(used))
+    from_file = _from_provider_file(profile, values, env)
+    return Credentials(**values, from_env=tuple(used), from_file=from_file)
+
+
+def _from_provider_file(profile: Profile, values: dict[str, Any], env: Mapping[str, str]) -> str | None:
+    """Fill the credentials no keyword and no variable gave from the provider tool's own file.
+
+    The file is read only when it could give something missing; a file about another client
+    (its client id differs from the one given) is not mixed in."""
+    from .provider_files import read_credential_file
+
+    spec = profile.credential_file
+    if spec is None or all(values.get(name) is not None for name in spec.provides):
+        return None
+    if spec.format == "netrc" and values.get("access_token") is not None:
+        return None  # a ready token from a keyword or EARTHDATA_TOKEN wins over the .netrc entry
+    found = read_credential_file(spec, env)
+    if found is None:
+        return None
+    given_id = values.get("client_id")
+    if given_id is not None and found.values.get("client_id") not in (None, given_id):
+        log.info("%s holds another client id than the one given; it is not used", found.path)
+        return None
+    given_user = values.get("username")
+    if given_user is not None and found.values.get("username") not in (None, given_user):
+        log.info("%s holds another login than the username given; it is not used", found.path)
+        return None
+    for name, value in found.values.items():
+        if values.get(name) is None:
+            values[name] = value
+    return str(found.path)

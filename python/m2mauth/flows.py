@@ -145,6 +145,23 @@ def provider_login_request(prof: Profile, flow: Flow, creds: Credentials, token_
     return json_login(token_url, [(wire, creds.get(name) or "") for wire, name in shape.fields])
 
 
+def option_fields(profile: Profile, flow: Flow, **options: int | None) -> list[tuple[str, str]]:
+    """The optional form fields given as option keywords, refused where the flow does not take them."""
+    fields = []
+    for name, value in options.items():
+        if value is None:
+            continue
+        if name not in flow.options:
+            raise ConfigError(
+                f"{profile.name}/{flow.name} does not take {name}=",
+                code="invalid_option",
+                hint=f"Leave {name}= out: {profile.name} does not document it for this flow "
+                "(flows that take it list it in their profile's options).",
+            )
+        fields.append((name, str(int(value))))  # 86400.0 from R is sent as 86400
+    return fields
+
+
 def plan_request(
     profile: str | Profile | Mapping[str, Any],
     *,
@@ -157,9 +174,14 @@ def plan_request(
     clock: Clock | None = None,
     jti_source: JtiSource | None = None,
     environ: Mapping[str, str] | None = None,
+    validity_period: int | None = None,
     **credentials: Any,
 ) -> Plan:
-    """Decide the flow for these credentials and build its token request (nothing is sent)."""
+    """Decide the flow for these credentials and build its token request (nothing is sent).
+
+    ``validity_period``: the token lifetime in seconds to ask for, as a form field of that name
+    (EUMETSAT's; only flows whose profile lists it in ``options`` take it)."""
+    check_options(validity_period=validity_period)
     check_options(
         flow=flow,
         auth_method=auth_method,
@@ -188,6 +210,7 @@ def plan_request(
             hint="Pass token_url= (the token endpoint) or issuer= (OIDC discovery finds it).",
         )
     scope = creds.scope or chosen.scope
+    extra = option_fields(prof, chosen, validity_period=validity_period)
     assertion = None
     key = None
     method = None
@@ -239,7 +262,9 @@ def plan_request(
             raise ConfigError("client_credentials needs client authentication", code="missing_credential")
         method = client.method
         key = client.key
-        request = grants.client_credentials(token_url, client, scope=scope, now=now, clock=clock, jti_source=jti_source)
+        request = grants.client_credentials(
+            token_url, client, scope=scope, extra=extra, now=now, clock=clock, jti_source=jti_source
+        )
     elif chosen.grant == "password":
         client = _client_auth(chosen, creds, prof, auth_method, basic_encoding)
         method = client.method if client else None

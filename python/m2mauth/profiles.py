@@ -17,6 +17,7 @@ from typing import Any
 
 from .errors import ConfigError
 from .presentation import DEFAULT_PRESENTATION, ExpirySignal, Presentation
+from .provider_files import CredentialFile
 from .request_shapes import RequestShape
 from .response_mapping import ResponseMapping
 
@@ -83,6 +84,8 @@ class Flow:
     response: ResponseMapping | None = None  # None: RFC 6749 §5.1/§5.2 (response_mapping.py)
     presentation: Presentation = DEFAULT_PRESENTATION  # how APIs take the token (presentation.py)
     logout_url: str | None = None  # an endpoint that ends the token (USGS M2M logout)
+    options: tuple[str, ...] = ()  # optional form fields set by option keywords (validity_period)
+    refresh_token_lifetime: int | None = None  # seconds a refresh token lasts from its issue (MAAP: 90 days)
 
     @property
     def default_auth_method(self) -> str | None:
@@ -134,7 +137,8 @@ class Profile:
     error_hints: tuple[ErrorHint, ...] = ()
     source: str | None = None
     refused_credentials: tuple[RefusedCredential, ...] = ()
-    netrc_machine: str | None = None  # ~/.netrc entry holding username and password (netrc_file.py)
+    credential_file: CredentialFile | None = None  # the provider tool's own file (provider_files.py)
+    same_token_until_expiry: bool = False  # EUMETSAT: an early renewal gets the token already held
 
     def flow(self, name: str) -> Flow:
         for flow in self.flows:
@@ -177,8 +181,18 @@ class Profile:
     def _env_hint(self) -> str:
         names = [v for values in self.env.values() for v in values]
         if names:
-            return "They can also come from the environment: " + ", ".join(names) + ", or M2MAUTH_<NAME>."
-        return "They can also come from the environment as M2MAUTH_<NAME> (e.g. M2MAUTH_CLIENT_ID)."
+            hint = "They can also come from the environment: " + ", ".join(names) + ", or M2MAUTH_<NAME>."
+        else:
+            hint = "They can also come from the environment as M2MAUTH_<NAME> (e.g. M2MAUTH_CLIENT_ID)."
+        return hint + self._file_hint()
+
+    def _file_hint(self) -> str:
+        spec = self.credential_file
+        if spec is None:
+            return ""
+        moved = spec.path_variable or spec.folder_variable
+        where = f" (or where {moved} says)" if moved else ""
+        return f" Or from {spec.path}{where}, as {spec.format} keeps it."
 
     def hint_for(self, error: str | None, description: str | None, status: int | None = None) -> ErrorHint | None:
         for hint in self.error_hints:
@@ -252,6 +266,8 @@ def profile_from_dict(data: Any, source: str | None = None) -> Profile:
                 refresh_parameter=raw.get("refresh_parameter", "refreshToken"),
                 client_assertion_algorithms=tuple(raw.get("client_assertion_algorithms", ())),
                 **_shape_members(raw),
+                options=tuple(raw.get("options", ())),
+                refresh_token_lifetime=_int(raw.get("refresh_token_lifetime")),
             )
         )
     hints = tuple(
@@ -274,7 +290,8 @@ def profile_from_dict(data: Any, source: str | None = None) -> Profile:
         refused_credentials=tuple(
             RefusedCredential(r["name"], r["code"], r["hint"]) for r in data.get("refused_credentials", ())
         ),
-        netrc_machine=data.get("netrc_machine"),
+        credential_file=_credential_file(data.get("credential_file")),
+        same_token_until_expiry=bool(data.get("same_token_until_expiry", False)),
     )
 
 
@@ -306,6 +323,14 @@ def _shape_members(raw: Mapping[str, Any]) -> dict[str, Any]:
     if "logout_url" in raw:
         members["logout_url"] = raw["logout_url"]
     return members
+
+
+def _credential_file(raw: Mapping[str, Any] | None) -> CredentialFile | None:
+    if raw is None:
+        return None
+    return CredentialFile(
+        raw["format"], raw["path"], raw.get("path_variable"), raw.get("folder_variable"), raw.get("machine")
+    )
 
 
 def list_profiles() -> list[str]:

@@ -103,8 +103,11 @@ class RefreshKeeper:
         if error.code == "invalid_grant":
             self.store.delete(self.key)
             log.warning("the kept refresh token was refused (invalid_grant); it is forgotten")
+            kept = "The newest refresh token m2mauth kept for this one was refused (revoked or expired)."
+            # The profile's own hint (an expired 90-day offline token, say) names the way out better.
             error.hint = (
-                "The newest refresh token m2mauth kept for this one was refused (revoked or expired). "
-                "Get a new refresh token from the provider and pass that."
+                f"{kept} {error.hint}"
+                if error.provider_code and error.hint
+                else f"{kept} Get a new refresh token from the provider and pass that."
             )
         return error

@@ -31,7 +31,8 @@ from .arguments import check_options
 from .credentials import Credentials, resolve_credentials
 from .errors import ConfigError, M2MAuthError, TokenEndpointError
 from .fingerprint import fingerprint, secret_material
-from .flows import plan_request
+from .flows import option_fields, plan_request
+from .offline_tokens import warn_if_ending
 from .presentation import Presentation
 from .profiles import Flow, Profile, load_profile
 from .refresh_keeper import REFRESH_GRANTS, RefreshKeeper, keeps_refresh_tokens
@@ -133,12 +134,13 @@ class TokenSource:
         clock: Callable[[], float] | None = None,
         basic_encoding: str | None = None,
         keep_refresh_token: bool = True,
+        validity_period: int | None = None,
         **credentials: Any,
     ) -> None:
         """``keep_refresh_token=False``: do not keep a rotated refresh token in the data folder
         (for callers who manage rotation themselves; a store given as ``store=`` still keeps it)."""
         check_options(store=store, flow=flow, auth_method=auth_method, margin=margin, retry=retry, timeout=timeout)
-        check_options(verify=verify, proxies=proxies, session=session, clock=clock)
+        check_options(verify=verify, proxies=proxies, session=session, clock=clock, validity_period=validity_period)
         self.profile = load_profile(profile)
         self._credentials = dict(credentials)
         creds = resolve_credentials(self.profile, self._credentials)
@@ -153,6 +155,7 @@ class TokenSource:
             if url:
                 check_url(url)
         self._flow = self.profile.select_flow(creds.available(), flow)
+        option_fields(self.profile, self._flow, validity_period=validity_period)  # refused now, not at first use
         if basic_encoding is not None and basic_encoding not in ("rfc", "raw"):
             raise ConfigError(
                 f"unknown basic_encoding {basic_encoding!r}",
@@ -180,6 +183,7 @@ class TokenSource:
         self._legacy_key = legacy_key(self.profile, creds, self._flow)
         self.flow_name, self.auth_method, self.margin = flow, auth_method, margin
         self.basic_encoding = basic_encoding
+        self.validity_period = validity_period
         self.retry = retry or RetryPolicy()
         self.timeout, self.verify, self.proxies, self.session = timeout, verify, proxies, session
         self.clock = clock
@@ -207,11 +211,21 @@ class TokenSource:
         self._guard = threading.Lock()
         self._flight: _Flight | None = None
         self._warned_refresh_expiry = False
+        self._reissued: str | None = None  # a token the server handed back again: kept until it expires
 
     # -- pickling: credentials and store configuration travel; locks, caches and sessions do not.
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
-        for name in ("_memory", "_fresh", "_guard", "_flight", "_warned_refresh_expiry", "session", "requests_made"):
+        for name in (
+            "_memory",
+            "_fresh",
+            "_guard",
+            "_flight",
+            "_warned_refresh_expiry",
+            "_reissued",
+            "session",
+            "requests_made",
+        ):
             state.pop(name, None)
         if self.clock is not None and getattr(self.clock, "__name__", "") == "<lambda>":
             state["clock"] = None
@@ -267,7 +281,14 @@ class TokenSource:
         left = token.expires_at.timestamp() - now
         if left <= 0:
             return INVALID
-        return STALE if left <= refresh_margin(token.lifetime, self.margin) else FRESH
+        return STALE if left <= self._renewal_margin(token) else FRESH
+
+    def _renewal_margin(self, token: Token) -> float:
+        """Seconds before expiry to renew ``token``: none where renewing early would only get the same
+        token back (a profile that says so, or a token the server already handed back once)."""
+        if self.profile.same_token_until_expiry or token.access_token == self._reissued:
+            return 0.0
+        return refresh_margin(token.lifetime, self.margin)
 
     def token(self, *, force: bool = False, rejected: str | None = None) -> Token:
         """A valid token. ``force=True`` renews now; with ``rejected=`` (the access token a server just
@@ -304,7 +325,7 @@ class TokenSource:
         """The time until which state(token) is FRESH: expiry less the refresh margin (never less than 0)."""
         if token.expires_at is None:
             return math.inf
-        return token.expires_at.timestamp() - max(0.0, refresh_margin(token.lifetime, self.margin))
+        return token.expires_at.timestamp() - max(0.0, self._renewal_margin(token))
 
     def invalidate(self) -> None:
         """Forget the access token here and in the store: the next ``token()`` fetches a new one.
@@ -371,6 +392,16 @@ class TokenSource:
                     self._memory = stored
                     return stored
                 raise
+            held = stored or self._memory
+            if held is not None and held.access_token and new.access_token == held.access_token:
+                # EUMETSAT answers with the token it issued last until that one expires: keep it, with
+                # the expiry the server states now, and ask again only when it has expired.
+                self._reissued = new.access_token
+                log.info(
+                    "%s: the server handed back the token already held (valid %s s more); it is kept until it expires",
+                    self.profile.name,
+                    new.seconds_left(self._now()),
+                )
             if new.refresh_token is None and stored is not None and stored.refresh_token:
                 # RFC 6749 §6: without a new refresh token the old one stays valid; keep it.
                 new = Token(
@@ -389,6 +420,10 @@ class TokenSource:
             self.store.put(self.key, new)  # persisted before anyone sees the new token
             self._memory = new
             self._check_refresh_expiry(new)
+            if self._flow.refresh_token_lifetime is not None:  # the token the user gave, not a kept successor
+                warn_if_ending(
+                    self.profile, self._flow, resolve_credentials(self.profile, self._credentials).refresh_token
+                )
             return new
 
     def _refresh_flow(self) -> Flow | None:
@@ -457,6 +492,7 @@ class TokenSource:
                 auth_method=self.auth_method,
                 basic_encoding=self.basic_encoding,
                 clock=self.clock,
+                validity_period=self.validity_period if "validity_period" in flow.options else None,
                 **credentials,
             )
             self.requests_made += 1

@@ -178,7 +178,7 @@ def test_the_shipped_profiles_describe_the_model() -> None:
     )
     assert usgs.presentation.header == "X-Auth-Token" and usgs.presentation.expired is not None
     edl = load_profile("earthdata")
-    assert edl.netrc_machine == "urs.earthdata.nasa.gov"
+    assert edl.credential_file is not None and edl.credential_file.machine == "urs.earthdata.nasa.gov"
     assert [f.grant for f in edl.flows] == ["provider_login", "ready_token"]
 
 

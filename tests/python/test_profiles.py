@@ -17,6 +17,8 @@ SHIPPED = [
     "clms",
     "disruptive-technologies",
     "earthdata",
+    "esa-maap",
+    "eumetsat",
     "generic",
     "openaire",
     "usgs-m2m",

@@ -92,6 +92,7 @@ CLI_KEYWORDS = (
     "timeout",
     "basic_encoding",
     "keep_refresh_token",
+    "validity_period",
     "jwt",
     "send",
     "json_body",

@@ -149,6 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
           curl -H "$(m2mauth token clms --service-key key.json --header)" https://land.copernicus.eu/api/...
           echo "$SECRET" | m2mauth token cdse-openeo --client-id sh-1234 --client-secret -
           m2mauth token openaire --refresh-token - --json < refresh-token.txt
+          m2mauth token eumetsat --validity-period 86400      # key and secret from ~/.eumdac/credentials
         """,
         token_command.cmd_token,
         creds,
@@ -170,6 +171,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="do not keep a rotated refresh token in the m2mauth data folder for later runs (for when you "
         "keep the newest one yourself); a --store folder still keeps it",
+    )
+    token.add_argument(
+        "--validity-period",
+        type=int,
+        metavar="SECONDS",
+        help="the token lifetime to ask for, where the profile takes it (eumetsat: eumdac asks for 86400)",
     )
 
     inspect_cmd = command(

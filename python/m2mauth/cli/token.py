@@ -24,6 +24,7 @@ def cmd_token(args: argparse.Namespace, console: Console) -> int:
         auth_method=args.auth_method,
         basic_encoding=args.basic_encoding,
         keep_refresh_token=not args.no_keep_refresh_token,
+        validity_period=args.validity_period,
         timeout=timeout_from(args, DEFAULT_TIMEOUT),
         **credentials,
     )

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..credentials import Credentials, resolve_credentials
+from ..credentials import Credentials
 from ..diagnose import inspect
 from ..errors import ConfigError, M2MAuthError
 from ..flows import Plan, plan_request
@@ -26,6 +26,7 @@ from .endpoint import (
 )
 from .environment import clock_check, proxy_check
 from .keyfile import assertion_alg, key_check, key_file_checks, load_signing_key, service_key_token_uri
+from .provider_files import credential_file_checks, offline_token_check, with_checks
 from .report import FAIL, OK, SKIP, Check, Report
 
 if TYPE_CHECKING:
@@ -67,10 +68,11 @@ def run_doctor(
     now = clock or time.time
     env = os.environ if environ is None else environ
     given = {k: v for k, v in credentials.items() if v is not None}
-    creds = resolve_credentials(prof, given, env)
+    creds, file_checks = credential_file_checks(prof, given, env)
+    file_checks += offline_token_check(prof, creds, now)
     http = session or new_session()
     try:
-        return _run(
+        report = _run(
             prof,
             creds,
             given,
@@ -87,6 +89,7 @@ def run_doctor(
             http,
             platform,
         )
+        return with_checks(report, file_checks)
     finally:
         if session is None:
             http.close()

@@ -64,6 +64,13 @@ def _register_demo_credentials(provider: LocalProvider) -> dict[str, Any]:
     creds["openaire"]["refresh_token"] = provider.issue_refresh_token("openaire")
     creds["cdse-openeo"]["refresh_token"] = provider.issue_refresh_token("cdse-openeo")
     creds["cdse-openeo"]["public_client_id"] = "cdse-public"
+    # EUMETSAT: an API key (consumer key and secret); ESA MAAP: the offline-token client and a 90-day offline token.
+    eumetsat = {"client_id": "eumetsat-" + secrets.token_hex(6), "client_secret": secrets.token_urlsafe(24)}
+    provider.add_client("eumetsat", eumetsat["client_id"], eumetsat["client_secret"])
+    maap = {"client_id": "offline-token-" + secrets.token_hex(4), "client_secret": secrets.token_urlsafe(24)}
+    provider.add_client("esa-maap", maap["client_id"], maap["client_secret"])
+    maap["refresh_token"] = provider.issue_offline_token(maap["client_id"])
+    creds.update({"eumetsat": eumetsat, "esa-maap": maap})
     return creds
 
 

@@ -31,7 +31,8 @@ class _Recipe:
     profile: str
     token_url: str | None  # None: the credentials carry it (the CLMS service key's token_uri)
     plain: tuple[str, ...]  # credential names shown as they are (ids, e-mail, user names)
-    secret: str | None  # the one credential read from the credentials file
+    secret: str | None  # the credential read from the credentials file (stdin for the CLI)
+    more_secrets: tuple[str, ...] = ()  # further ones, read into M2MAUTH_<NAME> for the CLI
 
 
 def _recipes(token_urls: Mapping[str, str]) -> tuple[_Recipe, ...]:
@@ -42,6 +43,8 @@ def _recipes(token_urls: Mapping[str, str]) -> tuple[_Recipe, ...]:
         _Recipe("openaire", token_urls["openaire"], (), "refresh_token"),
         _Recipe("climate-engine", token_urls["climate-engine"], ("username",), "password"),
         _Recipe("cdse-openeo", token_urls["cdse-openeo"], ("client_id",), "client_secret"),
+        _Recipe("eumetsat", token_urls["eumetsat"], ("client_id",), "client_secret"),
+        _Recipe("esa-maap", token_urls["esa-maap"], ("client_id",), "refresh_token", ("client_secret",)),
         _Recipe("generic", token_urls["generic"], ("client_id",), "client_secret"),
     )
 
@@ -79,12 +82,15 @@ def examples(
             options += ["--" + name.replace("_", "-"), shlex.quote(given[name])]
             keywords.append(f"{name}={_lit(given[name])}")
         cli = f"{py} -m m2mauth token {recipe.profile} {' '.join(options)}"
+        for name in recipe.more_secrets:  # the variable is set for the m2mauth command, not for the pipe's reader
+            cli = f'M2MAUTH_{name.upper()}="$({_read_secret(py, creds_file, recipe.profile, name)})" {cli}'
         load = "import m2mauth; "
         if recipe.secret is not None:
             option = "--" + recipe.secret.replace("_", "-")
             cli = f"{_read_secret(py, creds_file, recipe.profile, recipe.secret)} | {cli} {option} -"
             load = f"import json, m2mauth; c = json.load(open({_lit(creds_file)}))[{_lit(recipe.profile)}]; "
             keywords.append(f"{recipe.secret}=c[{_lit(recipe.secret)}]")
+        keywords += [f"{name}=c[{_lit(name)}]" for name in recipe.more_secrets]
         code = f"{load}print(m2mauth.fetch_token({_lit(recipe.profile)}, {', '.join(keywords)}).access_token)"
         out.append(Example(recipe.profile, cli, f"{py} -c {shlex.quote(code)}"))
     return out

@@ -25,7 +25,10 @@ GENERIC = "generic"
 USGS = "usgs-m2m"
 EARTHDATA = "earthdata"
 
-PROFILES: tuple[str, ...] = (CLMS, DT, OPENAIRE, CLIMATE_ENGINE, CDSE, GENERIC, USGS, EARTHDATA)
+EUMETSAT = "eumetsat"
+MAAP = "esa-maap"
+
+PROFILES: tuple[str, ...] = (CLMS, DT, OPENAIRE, CLIMATE_ENGINE, CDSE, GENERIC, EUMETSAT, MAAP, USGS, EARTHDATA)
 _ALIASES = {
     "dt": DT,
     "disruptive": DT,
@@ -189,6 +192,7 @@ class State:
         self._jtis: dict[tuple[str, str, str], float] = {}
         self._devices: dict[str, DeviceGrant] = {}
         self._user_codes: dict[str, str] = {}
+        self.emulations: dict[str, object] = {}  # per-provider memory kept by its own module (_eumetsat, _maap)
 
     @property
     def server_key(self) -> rsa.RSAPrivateKey:

@@ -4,7 +4,7 @@ A :class:`http.server.ThreadingHTTPServer` on 127.0.0.1 (a free port unless one 
 served by a daemon thread, routing each path to the endpoint module of the provider it
 emulates. Fault injection, request counting and the redacted request log live here; the
 protocol logic lives in the ``_clms``, ``_dt``, ``_openaire``, ``_climate_engine``,
-``_cdse`` and ``_generic`` modules.
+``_cdse``, ``_generic``, ``_eumetsat`` and ``_maap`` modules.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from . import _cdse, _climate_engine, _clms, _dt, _earthdata, _generic, _openaire, _usgs
+from . import _cdse, _climate_engine, _clms, _dt, _earthdata, _eumetsat, _generic, _maap, _openaire, _usgs
 from ._http import (
     OAuthError,
     Request,
@@ -63,11 +63,13 @@ from ._state import (
     DT,
     DT_TOKEN_PATH,
     EARTHDATA,
+    EUMETSAT,
     GENERIC,
     GENERIC_DEVICE_PATH,
     GENERIC_METADATA_PATH,
     GENERIC_TOKEN_PATH,
     GENERIC_VERIFICATION_PATH,
+    MAAP,
     OPENAIRE,
     OPENAIRE_REFRESH_PATH,
     OPENAIRE_TOKEN_PATH,
@@ -201,6 +203,8 @@ _ROUTES: dict[str, _Route] = {
     _earthdata.CREATE_PATH: _Route(EARTHDATA, ("POST",), _earthdata.create, True),
     _earthdata.LIST_PATH: _Route(EARTHDATA, ("GET",), _earthdata.list_tokens, False),
     _earthdata.REVOKE_PATH: _Route(EARTHDATA, ("POST",), _earthdata.revoke, False),
+    _eumetsat.EUMETSAT_TOKEN_PATH: _Route(EUMETSAT, ("POST",), _eumetsat.token_endpoint, True),
+    _maap.MAAP_TOKEN_PATH: _Route(MAAP, ("POST",), _maap.token_endpoint, True),
 }
 
 _HTML_PAGE = """<html>
@@ -455,7 +459,9 @@ class LocalProvider(ProviderLogins):
     token answers with the newest refresh token of its chain (without rotating it again).
     ``advertise_device_endpoint=False`` leaves ``device_authorization_endpoint`` out of the
     generic server's RFC 8414 metadata (the endpoint itself still works), as servers that
-    offer the device grant without advertising it do.
+    offer the device grant without advertising it do. ``offline_token_rotation=True`` makes
+    ``esa-maap`` refuse an offline token once it was used ("Stale token"), as a Keycloak realm with
+    "Revoke Refresh Token" does; by default the old one keeps working, Keycloak's default.
     """
 
     def __init__(
@@ -472,6 +478,7 @@ class LocalProvider(ProviderLogins):
         advertise_device_endpoint: bool = True,
         usgs_key_lifetime: int = _usgs.KEY_LIFETIME,
         earthdata_token_lifetime: int = _earthdata.TOKEN_LIFETIME,
+        offline_token_rotation: bool = False,
     ) -> None:
         if usgs_key_lifetime < 1 or earthdata_token_lifetime < 1:
             raise ValueError("usgs_key_lifetime and earthdata_token_lifetime must be at least 1 second")
@@ -507,6 +514,7 @@ class LocalProvider(ProviderLogins):
         self._state.add_client(Client(CDSE, CDSE_PUBLIC_CLIENT_ID, None, None, None))
         _usgs.usgs_state(self._state).key_lifetime = usgs_key_lifetime
         _earthdata.earthdata_state(self._state).token_lifetime = earthdata_token_lifetime
+        _maap.realm(self._state).rotate = offline_token_rotation
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -592,6 +600,8 @@ class LocalProvider(ProviderLogins):
             GENERIC: GENERIC_TOKEN_PATH,
             USGS: _usgs.USGS_LOGIN_TOKEN_PATH,
             EARTHDATA: _earthdata.FIND_OR_CREATE_PATH,
+            EUMETSAT: _eumetsat.EUMETSAT_TOKEN_PATH,
+            MAAP: _maap.MAAP_TOKEN_PATH,
         }
         return self._state.url(paths[name])
 
@@ -677,9 +687,10 @@ class LocalProvider(ProviderLogins):
         client_secret: str | None = None,
         public_jwk: Mapping[str, Any] | None = None,
     ) -> None:
-        """Register an OAuth client of ``openaire``, ``climate-engine``, ``cdse-openeo`` or
-        ``generic``: a secret (basic, post, client_secret_jwt), a public JWK
-        (private_key_jwt), both, or neither (a public client; cdse-openeo and generic)."""
+        """Register an OAuth client of ``openaire``, ``climate-engine``, ``cdse-openeo``,
+        ``generic``, ``esa-maap`` or ``eumetsat`` (an API key: consumer key and secret): a secret
+        (basic, post, client_secret_jwt), a public JWK (private_key_jwt), both, or neither (a
+        public client; cdse-openeo and generic)."""
         name = canonical_profile(profile)
         if name in (CLMS, DT):
             raise ValueError("use add_clms_service_key() or add_dt_service_account() for this profile")
@@ -727,6 +738,21 @@ class LocalProvider(ProviderLogins):
                 raise ValueError(f"no generic client {client_id!r}: add_client() it first")
             return self._state.issue_refresh_token(GENERIC, client_id or "generic-user", client_id)
         raise ValueError("refresh tokens exist for openaire, cdse-openeo and generic only")
+
+    def issue_offline_token(
+        self, client_id: str, *, issued_at: float | None = None, lifetime: int | None = _maap.OFFLINE_TOKEN_LIFETIME
+    ) -> str:
+        """An ``esa-maap`` offline token (a Keycloak ``Offline`` JWT) for ``client_id``, as MAAP's portal
+        hands it out: ``issued_at`` backdates it, ``lifetime`` (90 days) sets its ``exp`` (None: no exp)."""
+        if self._state.client(MAAP, client_id) is None:
+            raise ValueError(f"no esa-maap client {client_id!r}: add_client() it first")
+        return _maap.issue_offline_token(self._state, client_id, issued_at=issued_at, lifetime=lifetime)
+
+    def tokens_issued(self, profile: str) -> int:
+        """How many distinct access tokens ``eumetsat`` minted (it hands back the current one until it expires)."""
+        if canonical_profile(profile) != EUMETSAT:
+            raise ValueError("tokens_issued() counts the eumetsat emulation's tokens only")
+        return _eumetsat.tokens(self._state).issued
 
     def refresh_token_accepted(self, profile: str, refresh_token: str) -> bool:
         """Whether ``refresh_token`` would be accepted now (without spending it): live, or spent
