@@ -72,6 +72,19 @@ NOTES: dict[str, dict[str, str]] = {
     "MissingCredential": {"description": "A credential the flow needs is missing.", "reference": "RFC 6749 §4"},
     "AudienceMismatch": {"description": "aud is not the token endpoint URL.", "reference": "RFC 7523 §3 item 3"},
     "MissingClaim": {"description": "A claim the provider requires is missing.", "reference": "RFC 7523 §3"},
+    "JsonLogin": {
+        "description": "A provider's own login: the named credential fields as one JSON object (no OAuth grant).",
+        "reference": "spec/README.md, Request shapes; USGS M2M API login-token",
+    },
+    "BasicLogin": {
+        "description": "A provider's own login: username and password as HTTP Basic (UTF-8, not form-encoded), "
+        "no body.",
+        "reference": "RFC 7617; NASA Earthdata Login User Tokens API",
+    },
+    "RetiredCredential": {
+        "description": "A credential the provider no longer takes is refused with the replacement in the hint.",
+        "reference": "spec/README.md, Request shapes",
+    },
 }
 
 def resolve(value: Any) -> Any:

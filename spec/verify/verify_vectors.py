@@ -64,6 +64,8 @@ KNOWN_ERROR_CODES = (
     "audience_mismatch",
     "missing_claim",
     "missing_credential",
+    "password_login_retired",
+    "invalid_credential",
 )
 
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
@@ -625,7 +627,11 @@ def check_token_request(test: JsonObject, ctx: GroupContext) -> None:
     form = _pairs(request.get("form"), "form")
     if not isinstance(url, str) or not isinstance(body, str):
         raise VectorError("tokenRequest", "url and body must be strings")
+    encoding = request.get("encoding", "form")
     encoded = form_encode(form)
+    if method == "POST" and encoding != "form":
+        _check_login_request(encoding, headers, form, body, test, ctx)
+        return
     if method == "POST":
         if body != encoded:
             raise VectorError(
@@ -663,6 +669,38 @@ def check_token_request(test: JsonObject, ctx: GroupContext) -> None:
     for name, value in headers:
         if name == "Authorization" and value.startswith("Basic "):
             _check_basic(value, test, ctx)
+
+
+def _check_login_request(
+    encoding: Any,
+    headers: list[tuple[str, str]],
+    form: list[tuple[str, str]],
+    body: str,
+    test: JsonObject,
+    ctx: GroupContext,
+) -> None:
+    """A provider's own login (spec/README.md, "Request shapes"): a JSON object of the fields, or
+    HTTP Basic username:password (RFC 7617, UTF-8, nothing percent-encoded) and no body."""
+    if encoding == "json":
+        want = json.dumps(dict(form), separators=(",", ":"), ensure_ascii=True)
+        if body != want:
+            raise VectorError("tokenRequest", f"body is not the JSON object of form: expected {want!r}, found {body!r}")
+        if headers != [ACCEPT_JSON, ("Content-Type", "application/json")]:
+            raise VectorError(
+                "tokenRequest", f"JSON login headers must be Accept and Content-Type JSON, found {headers}"
+            )
+        return
+    if encoding != "none":
+        raise VectorError("tokenRequest", f"unknown encoding {encoding!r}")
+    if body != "" or form:
+        raise VectorError("tokenRequest", "encoding none: no body and no form")
+    username = _setting(test, ctx.group, "username")
+    password = _setting(test, ctx.group, "password")
+    if not isinstance(username, str) or not isinstance(password, str):
+        raise VectorError("tokenRequest", "Basic login but no input.username/password")
+    want_auth = "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
+    if headers != [ACCEPT_JSON, ("Authorization", want_auth)]:
+        raise VectorError("tokenRequest", f"Basic login headers should be Accept and {want_auth!r}, found {headers}")
 
 
 def _check_assertions(form: dict[str, str], jws: Any) -> None:
@@ -746,6 +784,19 @@ def _rule_missing_claim(test: JsonObject, ctx: GroupContext) -> None:
         raise VectorError("error_code", f"missing_claim, but all of {required} are present")
 
 
+def _rule_password_login_retired(test: JsonObject, ctx: GroupContext) -> None:
+    # usgs-m2m: the password login is gone; a password in the input is what gets it refused.
+    test_input = _obj(test.get("input"))
+    if test_input.get("profile") != "usgs-m2m" or not test_input.get("password"):
+        raise VectorError("error_code", "password_login_retired needs a usgs-m2m input with a password")
+
+
+def _rule_invalid_credential(test: JsonObject, ctx: GroupContext) -> None:
+    # RFC 7617 §2: the user-id of HTTP Basic cannot contain ':'.
+    if ":" not in str(_obj(test.get("input")).get("username", "")):
+        raise VectorError("error_code", "invalid_credential (Basic login) needs a username with ':'")
+
+
 def _rule_missing_credential(test: JsonObject, ctx: GroupContext) -> None:
     test_input = _obj(test.get("input"))
     missing = test_input.get("missing")
@@ -763,6 +814,8 @@ _ERROR_RULES: dict[str, Callable[[JsonObject, GroupContext], None]] = {
     "audience_mismatch": _rule_audience_mismatch,
     "missing_claim": _rule_missing_claim,
     "missing_credential": _rule_missing_credential,
+    "password_login_retired": _rule_password_login_retired,
+    "invalid_credential": _rule_invalid_credential,
 }
 _STAGES: tuple[Callable[[JsonObject, GroupContext], None], ...] = (
     check_intermediate,
