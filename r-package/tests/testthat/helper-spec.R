@@ -53,6 +53,28 @@ form_component <- function(text, space = "+") {
   paste(out, collapse = "")
 }
 
+# Python's json.dumps(separators=(",", ":"), ensure_ascii=True) of one string: non-ASCII as \uXXXX
+# (UTF-16 surrogate pairs above U+FFFF), the short escapes for quote, backslash and controls.
+json_string <- function(text) {
+  short <- c("34" = "\\\"", "92" = "\\\\", "10" = "\\n", "13" = "\\r", "9" = "\\t", "8" = "\\b", "12" = "\\f")
+  parts <- vapply(utf8ToInt(text), function(cp) {
+    if (!is.na(short[as.character(cp)])) {
+      return(short[[as.character(cp)]])
+    }
+    if (cp > 0xFFFF) {
+      v <- cp - 0x10000
+      return(sprintf("\\u%04x\\u%04x", 0xD800 + bitwShiftR(v, 10), 0xDC00 + bitwAnd(v, 0x3FF)))
+    }
+    if (cp < 32 || cp > 127) sprintf("\\u%04x", cp) else intToUtf8(cp)
+  }, "")
+  paste0("\"", paste(parts, collapse = ""), "\"")
+}
+
+json_object <- function(pairs) {
+  members <- vapply(pairs, function(p) paste0(json_string(p[[1]]), ":", json_string(p[[2]])), "")
+  paste0("{", paste(members, collapse = ","), "}")
+}
+
 form_encode <- function(pairs) {
   paste(vapply(pairs, function(p) paste0(form_component(p[[1]]), "=", form_component(p[[2]])), ""), collapse = "&")
 }
@@ -221,7 +243,13 @@ replay_openssl <- function(test, group, spec, profile_dir = file.path(spec, "pro
       NULL
     }
     add("Accept: application/json first", identical(request$headers[[1]], list("Accept", "application/json")))
-    if (identical(request$method, "POST")) {
+    shape <- request$encoding %||% "form" # spec/README.md "Request shapes": json or none for provider logins
+    if (identical(request$method, "POST") && identical(shape, "json")) {
+      add("JSON body re-encoded byte for byte", identical(json_object(form), request$body))
+      add("Content-Type: application/json", identical(request$headers[[2]], list("Content-Type", "application/json")))
+    } else if (identical(request$method, "POST") && identical(shape, "none")) {
+      add("no body", identical(request$body, "") && length(form) == 0)
+    } else if (identical(request$method, "POST")) {
       add("form body re-encoded byte for byte", identical(form_encode(form), request$body))
       add(
         "Content-Type: application/x-www-form-urlencoded",
@@ -233,7 +261,10 @@ replay_openssl <- function(test, group, spec, profile_dir = file.path(spec, "pro
       add("GET: query string re-encoded byte for byte", identical(paste0(base, "?", form_encode(form)), request$url))
     }
     authorization <- header("Authorization")
-    if (!is.null(authorization)) {
+    if (!is.null(authorization) && identical(shape, "none")) {
+      # A user's login (RFC 7617): username:password as UTF-8, nothing percent-encoded.
+      add("Basic login header recomputed", identical(basic_header(input$username, input$password, "raw"), authorization))
+    } else if (!is.null(authorization)) {
       profile <- jsonlite::read_json(file.path(profile_dir, paste0(input$profile, ".json")))
       encoding <- input$basic_encoding %||% profile$basic_encoding %||% "rfc"
       add(
@@ -268,6 +299,10 @@ replay_openssl <- function(test, group, spec, profile_dir = file.path(spec, "pro
       add("a required claim is missing", !all(unlist(input$required_claims) %in% names(claims)))
     } else if (identical(code, "missing_credential")) {
       add("the missing credential is absent", !any(unlist(input$missing) %in% names(input)))
+    } else if (identical(code, "password_login_retired")) {
+      add("usgs-m2m was given a password", identical(input$profile, "usgs-m2m") && !is.null(input$password))
+    } else if (identical(code, "invalid_credential")) {
+      add("the Basic login's username holds ':' (RFC 7617)", grepl(":", input$username %||% "", fixed = TRUE))
     } else {
       add(paste("invalid:", code), NA, "no R-side check for this error code")
     }

@@ -3,7 +3,7 @@
 
 credential_names <- c(
   "service_key", "client_id", "client_secret", "private_key", "key_id", "secret", "email", "username",
-  "password", "refresh_token", "scope", "token_url", "issuer", "audience", "key_password"
+  "password", "refresh_token", "scope", "token_url", "issuer", "audience", "key_password", "application_token"
 )
 
 resolve_input <- function(value, spec) {
