@@ -9,7 +9,7 @@
 #' @param profile A provider profile: a name shipped with m2mauth (\code{"clms"}, \code{"disruptive-technologies"}, \code{"openaire"}, \code{"climate-engine"}, \code{"cdse-openeo"}, \code{"generic"}), a path to a profile JSON file, or a named list. (Python: \code{str | Profile | Mapping[str, Any] | os.PathLike[str]}.)
 #' @param flow Name of the profile's flow to use; by default the flow follows from the credentials given. (Python: \code{str | None}, default \code{None}.)
 #' @param auth_method Client authentication where the provider offers several (\code{"client_secret_basic"}, \code{"client_secret_post"}, \code{"client_secret_jwt"}, \code{"private_key_jwt"}). (Python: \code{str | None}, default \code{None}.)
-#' @param ... Credentials, by name: \code{service_key}, \code{client_id}, \code{client_secret}, \code{private_key}, \code{key_id}, \code{secret}, \code{email}, \code{username}, \code{password}, \code{refresh_token}, \code{scope}, \code{token_url}, \code{issuer}, \code{device_authorization_url}, \code{audience}, \code{key_password}. They are the core's \code{**credentials} keywords; missing ones are read from the provider's environment variables, then \code{M2MAUTH_<NAME>}.
+#' @param ... Credentials, by name: \code{service_key}, \code{client_id}, \code{client_secret}, \code{private_key}, \code{key_id}, \code{secret}, \code{email}, \code{username}, \code{password}, \code{refresh_token}, \code{scope}, \code{token_url}, \code{issuer}, \code{device_authorization_url}, \code{audience}, \code{key_password}, \code{application_token}, \code{access_token}. They are the core's \code{**credentials} keywords; missing ones are read from the provider's environment variables, then \code{M2MAUTH_<NAME>}.
 #' @return The core's \code{Plan}, a Python object (read its fields with \code{$}).
 #' @export
 m2m_build_request <- function(profile, ..., flow = NULL, auth_method = NULL) {
@@ -40,6 +40,8 @@ m2m_discover <- function(issuer, session = NULL, timeout = 30) {
 
 #' Send one token request and return the Token, or raise a typed error with a hint
 #'
+#' \code{flow}: read the answer through its response mapping and present the token as it says (response_mapping.py, presentation.py); without one, RFC 6749 and \code{Authorization: Bearer}.
+#'
 #' Generated from the Python core's \code{m2mauth.exchange()}: same arguments, same defaults. Errors are classed R conditions (see \link{m2mauth_error}).
 #'
 #' @param request A token request object, e.g. \code{m2m_plan_request(...)$request}. (Python: \code{TokenRequest}.)
@@ -50,18 +52,19 @@ m2m_discover <- function(issuer, session = NULL, timeout = 30) {
 #' @param proxies A named list of proxies, e.g. \code{list(https = "http://proxy:3128")}. (Python: \code{Mapping[str, str] | None}, default \code{None}.)
 #' @param default_lifetime Seconds a token is taken to live when the server says nothing. (Python: \code{float | None}, default \code{None}.)
 #' @param clock A function returning the current time in seconds (for tests). (Python: \code{Callable[[], float] | None}, default \code{None}.)
+#' @param flow Name of the profile's flow to use; by default the flow follows from the credentials given. (Python: \code{Flow | None}, default \code{None}.)
 #' @return An \code{m2mauth_token}: \code{access_token}, \code{token_type}, \code{expires_at} (\code{POSIXct}, UTC), \code{refresh_token}, \code{scope}. It prints redacted.
 #' @export
 m2m_exchange <- function(request, profile = NULL, session = NULL, timeout = 30, verify = TRUE,
-    proxies = NULL, default_lifetime = NULL, clock = NULL) {
+    proxies = NULL, default_lifetime = NULL, clock = NULL, flow = NULL) {
   check_arg(timeout, "number", "timeout")
   check_arg(verify, "flag_or_string", "verify")
   check_arg(proxies, "mapping", "proxies", null_ok = TRUE)
   check_arg(default_lifetime, "number", "default_lifetime", null_ok = TRUE)
   m2m_call("exchange", list(request = request, profile = profile, session = session,
     timeout = timeout, verify = verify, proxies = proxies, default_lifetime = default_lifetime,
-    clock = clock), kinds = c(timeout = "number", verify = "flag_or_string", proxies = "mapping",
-    default_lifetime = "number"))
+    clock = clock, flow = flow), kinds = c(timeout = "number", verify = "flag_or_string",
+    proxies = "mapping", default_lifetime = "number"))
 }
 
 #' Explain a failed exchange
@@ -104,7 +107,7 @@ m2m_explain <- function(error_or_response, profile = NULL, status = NULL) {
 #' @param proxies A named list of proxies, e.g. \code{list(https = "http://proxy:3128")}. (Python: \code{Mapping[str, str] | None}, default \code{None}.)
 #' @param clock A function returning the current time in seconds (for tests). (Python: \code{Callable[[], float] | None}, default \code{None}.)
 #' @param keep_refresh_token See the core's \code{m2mauth.fetch_token()}. (Python: \code{bool}, default \code{True}.)
-#' @param ... Credentials, by name: \code{service_key}, \code{client_id}, \code{client_secret}, \code{private_key}, \code{key_id}, \code{secret}, \code{email}, \code{username}, \code{password}, \code{refresh_token}, \code{scope}, \code{token_url}, \code{issuer}, \code{device_authorization_url}, \code{audience}, \code{key_password}. They are the core's \code{**credentials} keywords; missing ones are read from the provider's environment variables, then \code{M2MAUTH_<NAME>}.
+#' @param ... Credentials, by name: \code{service_key}, \code{client_id}, \code{client_secret}, \code{private_key}, \code{key_id}, \code{secret}, \code{email}, \code{username}, \code{password}, \code{refresh_token}, \code{scope}, \code{token_url}, \code{issuer}, \code{device_authorization_url}, \code{audience}, \code{key_password}, \code{application_token}, \code{access_token}. They are the core's \code{**credentials} keywords; missing ones are read from the provider's environment variables, then \code{M2MAUTH_<NAME>}.
 #' @return An \code{m2mauth_token}: \code{access_token}, \code{token_type}, \code{expires_at} (\code{POSIXct}, UTC), \code{refresh_token}, \code{scope}. It prints redacted.
 #' @examples
 #' \dontrun{
@@ -228,7 +231,7 @@ m2m_load_service_key <- function(value, password = NULL) {
 #' @param session A Python \code{requests.Session} to send with (rarely needed from R). (Python: \code{requests.Session | None}, default \code{None}.)
 #' @param sleep A function that waits a number of seconds (for tests). (Python: \code{Callable[[float], None]}, default \code{<built-in function sleep>}.)
 #' @param progress A Python text stream for progress messages (default: standard error). (Python: \code{TextIO | None}, default \code{None}.)
-#' @param ... Credentials, by name: \code{service_key}, \code{client_id}, \code{client_secret}, \code{private_key}, \code{key_id}, \code{secret}, \code{email}, \code{username}, \code{password}, \code{refresh_token}, \code{scope}, \code{token_url}, \code{issuer}, \code{device_authorization_url}, \code{audience}, \code{key_password}. They are the core's \code{**credentials} keywords; missing ones are read from the provider's environment variables, then \code{M2MAUTH_<NAME>}.
+#' @param ... Credentials, by name: \code{service_key}, \code{client_id}, \code{client_secret}, \code{private_key}, \code{key_id}, \code{secret}, \code{email}, \code{username}, \code{password}, \code{refresh_token}, \code{scope}, \code{token_url}, \code{issuer}, \code{device_authorization_url}, \code{audience}, \code{key_password}, \code{application_token}, \code{access_token}. They are the core's \code{**credentials} keywords; missing ones are read from the provider's environment variables, then \code{M2MAUTH_<NAME>}.
 #' @return An \code{m2mauth_token}: \code{access_token}, \code{token_type}, \code{expires_at} (\code{POSIXct}, UTC), \code{refresh_token}, \code{scope}. It prints redacted.
 #' @examples
 #' \dontrun{
@@ -246,13 +249,13 @@ m2m_login <- function(profile, prompt = NULL, ..., store = NULL, timeout = 30, s
 
 #' Forget the stored tokens of a device login
 #'
-#' Forget the stored tokens of a device login; True if there was one.
+#' Forget the stored tokens of a device login; True if there was one. For a profile with a logout endpoint (USGS M2M), end the token there too (logout_endpoint.py).
 #'
 #' Generated from the Python core's \code{m2mauth.logout()}: same arguments, same defaults. Errors are classed R conditions (see \link{m2mauth_error}).
 #'
 #' @param profile A provider profile: a name shipped with m2mauth (\code{"clms"}, \code{"disruptive-technologies"}, \code{"openaire"}, \code{"climate-engine"}, \code{"cdse-openeo"}, \code{"generic"}), a path to a profile JSON file, or a named list. (Python: \code{str | Profile | Mapping[str, Any] | os.PathLike[str]}.)
 #' @param store A token store from the core (\code{MemoryStore}, \code{FileStore}, \code{RedisStore}). (Python: \code{Store | None}, default \code{None}.)
-#' @param ... Credentials, by name: \code{service_key}, \code{client_id}, \code{client_secret}, \code{private_key}, \code{key_id}, \code{secret}, \code{email}, \code{username}, \code{password}, \code{refresh_token}, \code{scope}, \code{token_url}, \code{issuer}, \code{device_authorization_url}, \code{audience}, \code{key_password}. They are the core's \code{**credentials} keywords; missing ones are read from the provider's environment variables, then \code{M2MAUTH_<NAME>}.
+#' @param ... Credentials, by name: \code{service_key}, \code{client_id}, \code{client_secret}, \code{private_key}, \code{key_id}, \code{secret}, \code{email}, \code{username}, \code{password}, \code{refresh_token}, \code{scope}, \code{token_url}, \code{issuer}, \code{device_authorization_url}, \code{audience}, \code{key_password}, \code{application_token}, \code{access_token}. They are the core's \code{**credentials} keywords; missing ones are read from the provider's environment variables, then \code{M2MAUTH_<NAME>}.
 #' @return \code{TRUE} or \code{FALSE}.
 #' @export
 m2m_logout <- function(profile, ..., store = NULL) {
@@ -337,6 +340,8 @@ m2m_parse_token_response <- function(status, body, content_type = NULL, now = NU
 
 #' Decide the flow for these credentials and build its token request (nothing is sent)
 #'
+#' \code{validity_period}: the token lifetime in seconds to ask for, as a form field of that name (EUMETSAT's; only flows whose profile lists it in \code{options} take it).
+#'
 #' Generated from the Python core's \code{m2mauth.plan_request()}: same arguments, same defaults. Errors are classed R conditions (see \link{m2mauth_error}).
 #'
 #' @param profile A provider profile: a name shipped with m2mauth (\code{"clms"}, \code{"disruptive-technologies"}, \code{"openaire"}, \code{"climate-engine"}, \code{"cdse-openeo"}, \code{"generic"}), a path to a profile JSON file, or a named list. (Python: \code{str | Profile | Mapping[str, Any]}.)
@@ -349,11 +354,13 @@ m2m_parse_token_response <- function(status, body, content_type = NULL, now = NU
 #' @param clock A function returning the current time in seconds (for tests). (Python: \code{Clock | None}, default \code{None}.)
 #' @param jti_source A function returning a fresh \code{jti} (for reproducible requests). (Python: \code{JtiSource | None}, default \code{None}.)
 #' @param environ Environment variables to read missing credentials from, a named list (default: the process environment; \code{list()} reads none). (Python: \code{Mapping[str, str] | None}, default \code{None}.)
-#' @param ... Credentials, by name: \code{service_key}, \code{client_id}, \code{client_secret}, \code{private_key}, \code{key_id}, \code{secret}, \code{email}, \code{username}, \code{password}, \code{refresh_token}, \code{scope}, \code{token_url}, \code{issuer}, \code{device_authorization_url}, \code{audience}, \code{key_password}. They are the core's \code{**credentials} keywords; missing ones are read from the provider's environment variables, then \code{M2MAUTH_<NAME>}.
+#' @param validity_period See the core's \code{m2mauth.plan_request()}. (Python: \code{int | None}, default \code{None}.)
+#' @param ... Credentials, by name: \code{service_key}, \code{client_id}, \code{client_secret}, \code{private_key}, \code{key_id}, \code{secret}, \code{email}, \code{username}, \code{password}, \code{refresh_token}, \code{scope}, \code{token_url}, \code{issuer}, \code{device_authorization_url}, \code{audience}, \code{key_password}, \code{application_token}, \code{access_token}. They are the core's \code{**credentials} keywords; missing ones are read from the provider's environment variables, then \code{M2MAUTH_<NAME>}.
 #' @return The core's \code{Plan}, a Python object (read its fields with \code{$}).
 #' @export
 m2m_plan_request <- function(profile, ..., flow = NULL, auth_method = NULL, basic_encoding = NULL,
-    alg = NULL, lifetime = NULL, now = NULL, clock = NULL, jti_source = NULL, environ = NULL) {
+    alg = NULL, lifetime = NULL, now = NULL, clock = NULL, jti_source = NULL, environ = NULL,
+    validity_period = NULL) {
   check_dots_named(...)
   check_arg(flow, "string", "flow", null_ok = TRUE)
   check_arg(auth_method, "string", "auth_method", null_ok = TRUE)
@@ -362,11 +369,12 @@ m2m_plan_request <- function(profile, ..., flow = NULL, auth_method = NULL, basi
   check_arg(lifetime, "int", "lifetime", null_ok = TRUE)
   check_arg(now, "int", "now", null_ok = TRUE)
   check_arg(environ, "mapping", "environ", null_ok = TRUE)
+  check_arg(validity_period, "int", "validity_period", null_ok = TRUE)
   m2m_call("plan_request", c(list(profile = profile, flow = flow, auth_method = auth_method,
     basic_encoding = basic_encoding, alg = alg, lifetime = lifetime, now = now, clock = clock,
-    jti_source = jti_source, environ = environ), list(...)), kinds = c(flow = "string",
-    auth_method = "string", basic_encoding = "string", alg = "string", lifetime = "int",
-    now = "int", environ = "mapping"))
+    jti_source = jti_source, environ = environ, validity_period = validity_period), list(...)),
+    kinds = c(flow = "string", auth_method = "string", basic_encoding = "string", alg = "string",
+    lifetime = "int", now = "int", environ = "mapping", validity_period = "int"))
 }
 
 #' An HMAC key from a shared secret (text is taken as its UTF-8 bytes)
@@ -392,7 +400,7 @@ m2m_secret_key <- function(secret, kid = NULL) {
 #' @param store A token store from the core (\code{MemoryStore}, \code{FileStore}, \code{RedisStore}). (Python: \code{Store | None}, default \code{None}.)
 #' @param proxies A named list of proxies, e.g. \code{list(https = "http://proxy:3128")}. (Python: \code{Mapping[str, str] | None}, default \code{None}.)
 #' @param verify \code{TRUE}, or the path of a CA bundle to trust (TLS cannot be turned off). (Python: \code{bool | str}, default \code{True}.)
-#' @param ... Credentials, by name: \code{service_key}, \code{client_id}, \code{client_secret}, \code{private_key}, \code{key_id}, \code{secret}, \code{email}, \code{username}, \code{password}, \code{refresh_token}, \code{scope}, \code{token_url}, \code{issuer}, \code{device_authorization_url}, \code{audience}, \code{key_password}. They are the core's \code{**options} keywords; missing ones are read from the provider's environment variables, then \code{M2MAUTH_<NAME>}.
+#' @param ... Credentials, by name: \code{service_key}, \code{client_id}, \code{client_secret}, \code{private_key}, \code{key_id}, \code{secret}, \code{email}, \code{username}, \code{password}, \code{refresh_token}, \code{scope}, \code{token_url}, \code{issuer}, \code{device_authorization_url}, \code{audience}, \code{key_password}, \code{application_token}, \code{access_token}. They are the core's \code{**options} keywords; missing ones are read from the provider's environment variables, then \code{M2MAUTH_<NAME>}.
 #' @return The core's \code{requests.Session}, a Python object (read its fields with \code{$}).
 #' @export
 m2m_session <- function(profile, ..., store = NULL, proxies = NULL, verify = TRUE) {
