@@ -2,11 +2,12 @@
 # prints its access or refresh token, whatever the printing function (print, format, str).
 
 new_token <- function(access_token, token_type = "Bearer", expires_at = NULL, refresh_token = NULL,
-                      scope = NULL, issued_at = NULL) {
+                      scope = NULL, issued_at = NULL, header_name = "Authorization") {
   structure(
     list(
       access_token = access_token,
-      token_type = token_type %||% "Bearer",
+      token_type = token_type %||% "Bearer", # "" for a bare token in its own header (USGS M2M)
+      header_name = header_name %||% "Authorization",
       expires_at = expires_at,
       refresh_token = refresh_token,
       scope = scope,

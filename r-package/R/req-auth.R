@@ -25,6 +25,12 @@
 #' error="invalid_token"}, \code{httr2::req_perform()} renews the token and
 #' retries once. \code{\link{m2m_req_perform}()} retries once on any 401.
 #'
+#' A profile whose API takes the token in its own header (\code{"usgs-m2m"}:
+#' \code{X-Auth-Token: <api key>}) is presented that way by
+#' \code{\link{m2m_req_perform}()}, which also renews once on the API's own
+#' expiry answer (USGS: \code{errorCode} \code{AUTH_EXPIRED}); perform such
+#' requests with it rather than \code{httr2::req_perform()}.
+#'
 #' @param req An httr2 request.
 #' @param profile A provider profile name (e.g. \code{"clms"}), a path to a
 #'   profile JSON file, or a named list.
@@ -80,6 +86,15 @@ m2m_req_perform <- function(req, ...) {
   if (!is.environment(handle)) {
     return(httr2::req_perform(req, ...))
   }
+  if (is.null(handle$token) && has_token_source()) {
+    # The profile decides the header (presentation), so know the token first; httr2's cache gets it
+    # too, so its OAuth step does not take this first fetch for a refusal.
+    token <- handle_token(handle)
+    handle$httr2_token <- httr2::oauth_token(access_token = token$access_token, token_type = "bearer")
+  }
+  if (!is.null(handle$token) && !identical(handle$token$header_name %||% "Authorization", "Authorization")) {
+    return(perform_presented(req, handle, ...))
+  }
   forced <- handle$forced
   first <- tryCatch(httr2::req_perform(req, ...), httr2_http_401 = function(cnd) cnd)
   unauthorized <- inherits(first, "httr2_http_401") ||
@@ -93,6 +108,50 @@ m2m_req_perform <- function(req, ...) {
   }
   handle$httr2_token <- NULL # the server refused a token we thought valid: renew and retry once
   httr2::req_perform(req, ...)
+}
+
+# A profile whose API takes the token in its own header (USGS M2M: X-Auth-Token, no scheme; see
+# the core's presentation.py). httr2's OAuth step can only write Authorization: Bearer, so the
+# request is sent without it, with the profile's header; a 401, or the API's own "expired" answer
+# (USGS: errorCode AUTH_EXPIRED), renews the token once and sends the request once more.
+perform_presented <- function(req, handle, ...) {
+  plain <- req
+  plain$policies$auth_oauth <- NULL
+  send <- function(token) {
+    value <- if (nzchar(token$token_type)) paste(token$token_type, token$access_token) else token$access_token
+    headers <- stats::setNames(list(value), token$header_name)
+    httr2::req_perform(httr2::req_error(httr2::req_headers(plain, !!!headers), is_error = function(resp) FALSE), ...)
+  }
+  first <- send(handle_token(handle))
+  if (!presented_expired(first, handle)) {
+    return(first)
+  }
+  send(handle_token(handle, force = TRUE))
+}
+
+presented_expired <- function(resp, handle) {
+  if (httr2::resp_status(resp) == 401) {
+    return(TRUE)
+  }
+  signal <- handle$expired_when
+  if (is.null(signal)) {
+    signal <- tryCatch(
+      {
+        expired <- reticulate::py_get_attr(reticulate::py_get_attr(handle$source, "presentation"), "expired")
+        if (is.null(r_value(expired))) list() else list(path = py_attr(expired, "path"), values = py_attr(expired, "values"))
+      },
+      error = function(cnd) list()
+    )
+    handle$expired_when <- signal
+  }
+  if (length(signal) == 0 || !grepl("json", httr2::resp_content_type(resp) %||% "", fixed = TRUE)) {
+    return(FALSE)
+  }
+  body <- tryCatch(httr2::resp_body_json(resp), error = function(cnd) NULL)
+  for (part in strsplit(signal$path, ".", fixed = TRUE)[[1]]) {
+    body <- if (is.list(body)) body[[part]] else NULL
+  }
+  is.character(body) && length(body) == 1 && body %in% unlist(signal$values)
 }
 
 token_handle <- function(profile, args) {

@@ -71,6 +71,12 @@ def _register_demo_credentials(provider: LocalProvider) -> dict[str, Any]:
     provider.add_client("esa-maap", maap["client_id"], maap["client_secret"])
     maap["refresh_token"] = provider.issue_offline_token(maap["client_id"])
     creds.update({"eumetsat": eumetsat, "esa-maap": maap})
+    # USGS M2M: a username and its application token; Earthdata Login: a username and password.
+    usgs = {"username": "landsat-user", "application_token": secrets.token_urlsafe(24)}
+    provider.add_usgs_user(usgs["username"], usgs["application_token"])
+    earthdata = {"username": "edl-user", "password": secrets.token_urlsafe(16)}
+    provider.add_earthdata_user(earthdata["username"], earthdata["password"])
+    creds.update({"usgs-m2m": usgs, "earthdata": earthdata})
     return creds
 
 
@@ -126,6 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "resource_url": provider.resource_url,
                 "token_urls": token_urls,
                 "openaire_service_token_url": provider.token_url("openaire"),
+                "usgs_api_url": provider.usgs_api_url,
             }
             sys.stdout.write(json.dumps(line) + "\n")
             if not args.quiet:
