@@ -28,6 +28,7 @@ from .environment import clock_check, proxy_check
 from .keyfile import assertion_alg, key_check, key_file_checks, load_signing_key, service_key_token_uri
 from .provider_files import credential_file_checks, offline_token_check, with_checks
 from .report import FAIL, OK, SKIP, Check, Report
+from .token_services import token_service_checks
 
 if TYPE_CHECKING:
     import requests
@@ -89,7 +90,8 @@ def run_doctor(
             http,
             platform,
         )
-        return with_checks(report, file_checks)
+        services = token_service_checks(prof, creds, given, http, timeout, try_exchange)
+        return with_checks(report, file_checks + services)
     finally:
         if session is None:
             http.close()
