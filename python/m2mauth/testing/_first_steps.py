@@ -45,7 +45,9 @@ def _recipes(token_urls: Mapping[str, str]) -> tuple[_Recipe, ...]:
         _Recipe("cdse-openeo", token_urls["cdse-openeo"], ("client_id",), "client_secret"),
         _Recipe("eumetsat", token_urls["eumetsat"], ("client_id",), "client_secret"),
         _Recipe("esa-maap", token_urls["esa-maap"], ("client_id",), "refresh_token", ("client_secret",)),
-        _Recipe("generic", token_urls["generic"], ("client_id",), "client_secret"),
+        _Recipe("usgs-m2m", token_urls["usgs-m2m"], ("username",), "application_token"),
+        _Recipe("earthdata", token_urls["earthdata"], ("username",), "password"),
+        _Recipe("generic", token_urls["generic"], ("client_id",), "client_secret"),  # last: readers wait for it
     )
 
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._http import Request, Response, json_response
-from ._state import State
+from ._state import USGS, State
 
 USGS_BASE_PATH = "/api/api/json/stable/"
 USGS_LOGIN_TOKEN_PATH = USGS_BASE_PATH + "login-token"
@@ -96,8 +96,11 @@ def login_token(state: State, req: Request) -> Response:
         if known is None or not secrets.compare_digest(known.encode(), token.encode()):
             return _envelope(None, "AUTH_INVALID", "User credential verification failed")
         key = secrets.token_hex(16)
-        usgs.keys[key] = (username, state.now() + usgs.key_lifetime)
+        expires_at = state.now() + usgs.key_lifetime
+        usgs.keys[key] = (username, expires_at)
         usgs.logins += 1
+    # The generic protected resource (resource_url) takes every profile's tokens as Bearer, this one too.
+    state.issue_access_token(USGS, username, None, expires_at=expires_at, token=key)
     return _envelope(key)
 
 
