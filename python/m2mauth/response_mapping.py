@@ -9,7 +9,6 @@ code, the provider's error code and message (redacted), and a hint (the profile'
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -17,7 +16,7 @@ from typing import Any
 
 from .errors import ConfigError, TokenEndpointError
 from .presentation import json_path
-from .tokens import RFC_ERRORS, Token, error_from_response, jwt_exp, redact_text
+from .tokens import RFC_ERRORS, Token, _load_json, error_from_response, jwt_claim_seconds, jwt_exp, redact_text
 
 __all__ = ["DAY", "ResponseMapping", "parse_expiry", "parse_mapped_response", "token_as_given"]
 
@@ -69,13 +68,6 @@ def parse_expiry(value: Any, fmt: str, now: float) -> float | None:
     return start if now < start else start + DAY
 
 
-def _load(body: bytes | str) -> Any:
-    try:
-        return json.loads(body)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        return None
-
-
 def _mapped_error(
     mapping: ResponseMapping, data: Any, status: int, body: bytes | str, content_type: str | None, url: str | None
 ) -> TokenEndpointError:
@@ -115,7 +107,7 @@ def parse_mapped_response(
     url: str | None = None,
 ) -> Token:
     """Read an answer through ``mapping`` into a ``Token``, or raise ``TokenEndpointError``."""
-    data = _load(body)
+    data = _load_json(body)
     token = json_path(data, mapping.token) if isinstance(data, dict) else None
     has_error = mapping.error_code is not None and json_path(data, mapping.error_code) not in (None, "")
     if not 200 <= status < 300 or has_error or not isinstance(token, str) or not token:
@@ -153,7 +145,7 @@ def token_as_given(value: str, *, now: float | None = None, source: str = "acces
     An expired one is refused here, before any API sees it."""
     now = time.time() if now is None else now
     exp = jwt_exp(value)
-    issued = _jwt_iat(value)
+    issued = jwt_claim_seconds(value, "iat")
     if exp is not None and exp <= now:
         when = datetime.fromtimestamp(exp, tz=timezone.utc).isoformat(timespec="seconds")
         raise ConfigError(
@@ -167,17 +159,3 @@ def token_as_given(value: str, *, now: float | None = None, source: str = "acces
         expires_at=datetime.fromtimestamp(exp, tz=timezone.utc) if exp is not None else None,
         issued_at=datetime.fromtimestamp(issued, tz=timezone.utc) if issued is not None and exp is not None else None,
     )
-
-
-def _jwt_iat(token: str) -> float | None:
-    from .jws import b64url_decode
-
-    parts = token.split(".")
-    if len(parts) != 3:
-        return None
-    try:
-        claims = json.loads(b64url_decode(parts[1]))
-    except Exception:  # noqa: BLE001 - an opaque token simply has no iat
-        return None
-    iat = claims.get("iat") if isinstance(claims, dict) else None
-    return float(iat) if isinstance(iat, (int, float)) and not isinstance(iat, bool) and 0 < iat < 1e10 else None

@@ -172,8 +172,8 @@ def _seconds(value: Any) -> float | None:
     return None
 
 
-def jwt_exp(token: str) -> float | None:
-    """The ``exp`` claim of a JWT access token, read without trusting it; None if not a JWT."""
+def jwt_claim_seconds(token: str, name: str) -> float | None:
+    """A time claim (``exp``, ``iat``) of a JWT, read without trusting it; None if not a JWT."""
     parts = token.split(".")
     if len(parts) != 3:
         return None
@@ -181,7 +181,12 @@ def jwt_exp(token: str) -> float | None:
         claims = json.loads(b64url_decode(parts[1]))
     except Exception:  # noqa: BLE001 - an opaque token is normal, not an error
         return None
-    return _seconds(claims.get("exp")) if isinstance(claims, dict) else None
+    return _seconds(claims.get(name)) if isinstance(claims, dict) else None
+
+
+def jwt_exp(token: str) -> float | None:
+    """The ``exp`` claim of a JWT access token, read without trusting it; None if not a JWT."""
+    return jwt_claim_seconds(token, "exp")
 
 
 def _load_json(body: bytes | str) -> Any:
