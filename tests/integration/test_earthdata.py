@@ -165,3 +165,33 @@ def test_eight_processes_sharing_a_filestore_make_one_call_and_one_token(
     assert len(tokens) == 1
     counts = provider.earthdata_counts(USER)
     assert counts["find_or_create_calls"] == 1 and counts["valid_tokens"] == 1
+
+
+def test_renewal_on_the_expiry_day_reuses_the_token_then_gets_a_new_one_after_it_ends() -> None:
+    """The token's day has begun (our renewal point) but EDL still calls it valid: the same token
+    comes back and is kept until the day ends; once EDL lets it expire, renewal gets a new one."""
+    offset = [0.0]
+
+    def clock() -> float:
+        return time.time() + offset[0]
+
+    with LocalProvider(clock=clock) as provider:
+        provider.add_earthdata_user(USER, PASSWORD)
+        source = m2mauth.TokenSource(
+            "earthdata", username=USER, password=PASSWORD, token_url=url(provider), clock=clock
+        )
+        issued = clock()
+        first = source.token()
+        assert first.expires_at is not None
+        real_end = issued + 60 * 86400
+        day_start = first.expires_at.timestamp()
+        offset[0] += (day_start + real_end) / 2 - issued  # within the day, before EDL's own expiry
+        again = source.token()
+        assert again.access_token == first.access_token and again.expires_at is not None
+        assert again.expires_at.timestamp() == day_start + 86400
+        assert provider.earthdata_counts(USER)["created"] == 1
+        offset[0] += real_end - clock() + 1  # EDL's expiry has passed
+        renewed = source.token(force=True, rejected=again.access_token)  # as Auth does after CMR's 401
+        assert renewed.access_token != first.access_token and cmr_ok(provider, renewed)
+        counts = provider.earthdata_counts(USER)
+        assert counts["created"] == 2 and counts["valid_tokens"] == 1
