@@ -64,6 +64,8 @@ class Flow:
     auth_methods: tuple[str, ...] = ()
     assertion: AssertionTemplate | None = None
     scope: str | None = None
+    client_id: str | None = None  # sent unless client_id= is given as a keyword (a public client: cdse-public)
+    optional: tuple[str, ...] = ()  # credentials sent as form fields of the same name when given (CDSE: totp)
     refresh_parameter: str = "refreshToken"
     client_assertion_algorithms: tuple[str, ...] = ()  # what the server accepts for client assertions
 
@@ -107,6 +109,7 @@ class Profile:
     env: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     error_hints: tuple[ErrorHint, ...] = ()
     source: str | None = None
+    notes: tuple[str, ...] = ()
 
     def flow(self, name: str) -> Flow:
         for flow in self.flows:
@@ -218,6 +221,8 @@ def profile_from_dict(data: Any, source: str | None = None) -> Profile:
                 auth_methods=tuple(raw.get("auth_methods", ())),
                 assertion=template,
                 scope=raw.get("scope"),
+                client_id=raw.get("client_id"),
+                optional=tuple(raw.get("optional", ())),
                 refresh_parameter=raw.get("refresh_parameter", "refreshToken"),
                 client_assertion_algorithms=tuple(raw.get("client_assertion_algorithms", ())),
             )
@@ -239,6 +244,7 @@ def profile_from_dict(data: Any, source: str | None = None) -> Profile:
         env={name: tuple(values) for name, values in data.get("env", {}).items()},
         error_hints=hints,
         source=source,
+        notes=tuple(data.get("notes", ())),
     )
 
 

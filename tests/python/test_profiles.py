@@ -13,6 +13,7 @@ from m2mauth import ConfigError, Profile, list_profiles, load_profile
 
 SHIPPED = ["cdse-openeo", "climate-engine", "clms", "disruptive-technologies", "generic", "openaire"]
 
+SHIPPED = sorted([*SHIPPED, "cdse", "sentinel-hub"])  # issue 11
 
 def minimal() -> dict[str, Any]:
     return {

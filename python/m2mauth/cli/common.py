@@ -26,7 +26,9 @@ EXIT_OTHER = 5
 DEFAULT_TIMEOUT = 30.0
 DOCTOR_TIMEOUT = 10.0
 #: Options whose values are secrets: they may be read from stdin ('-') and are masked in all output.
-SECRET_OPTIONS = ("client_secret", "secret", "password", "refresh_token", "key_password")
+SECRET_OPTIONS = ("client_secret", "secret", "password", "refresh_token", "key_password", "totp")
+#: Secrets that are fine on the command line: a one-time code is spent and stale within a minute.
+ONE_TIME_OPTIONS = ("totp",)
 #: Secret values shorter than this are not masked in free text (they would garble it); none is that short in practice.
 MIN_MASKED = 6
 LABELS_FILE = "cli-labels.json"
@@ -223,7 +225,7 @@ def credentials_from(args: argparse.Namespace, console: Console, *, stdin_taken:
                 raise UsageError(f"{option} - and {reader} - both ask for stdin; only one value can come from stdin")
             value = read_stdin_line(option)
             reader = option
-        elif name in SECRET_OPTIONS:
+        elif name in SECRET_OPTIONS and name not in ONE_TIME_OPTIONS:
             console.err(
                 f"warning: {option} on the command line is visible to other users (ps) and stays in your shell "
                 f"history; prefer '{option} -' (stdin) or the provider's environment variable"
