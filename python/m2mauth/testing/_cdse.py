@@ -154,7 +154,8 @@ def _user_session(state: State, form: Form, client_id: str, refresh_token: str |
         session_id, successor, username = accounts.open_session(form, client_id, now)
     else:
         session_id, successor, username = accounts.continue_session(refresh_token, client_id, now)
-    access_token = state.issue_access_token(CDSE, username, client_id, expires_at=now + state.token_lifetime)
+    # Tagged "cdse": only that profile's password flow opens user sessions (the protected resource says so).
+    access_token = state.issue_access_token("cdse", username, client_id, expires_at=now + state.token_lifetime)
     return session_answer(access_token, state.token_lifetime, successor, accounts.session_idle, session_id)
 
 

@@ -42,6 +42,8 @@ def _recipes(token_urls: Mapping[str, str]) -> tuple[_Recipe, ...]:
         _Recipe("openaire", token_urls["openaire"], (), "refresh_token"),
         _Recipe("climate-engine", token_urls["climate-engine"], ("username",), "password"),
         _Recipe("cdse-openeo", token_urls["cdse-openeo"], ("client_id",), "client_secret"),
+        _Recipe("cdse", token_urls["cdse"], ("username",), "password"),  # a CDSE account, password grant
+        _Recipe("sentinel-hub", token_urls["sentinel-hub"], ("client_id",), "client_secret"),
         _Recipe("generic", token_urls["generic"], ("client_id",), "client_secret"),
     )
 
