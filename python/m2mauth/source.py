@@ -465,6 +465,8 @@ class TokenSource:
     def _check_refresh_expiry(self, token: Token) -> None:
         if token.refresh_expires_at is None or self._warned_refresh_expiry:
             return
+        if self._flow.grant not in REFRESH_GRANTS:
+            return  # a convenience (CDSE's password flow: 60 minutes): the original grant renews without it
         left = token.refresh_expires_at.timestamp() - self._now()
         if left < REFRESH_TOKEN_WARNING:
             self._warned_refresh_expiry = True
