@@ -10,9 +10,11 @@ from collections.abc import Iterator
 from types import ModuleType
 
 from . import cdse_openeo, climate_engine, clms, disruptive_technologies, generic, openaire
+from . import cdse, sentinel_hub  # issue 11
 from .common import VectorFile
 
 MODULES: tuple[ModuleType, ...] = (clms, disruptive_technologies, openaire, climate_engine, cdse_openeo, generic)
+MODULES += (cdse, sentinel_hub)
 
 
 def files() -> Iterator[VectorFile]:
