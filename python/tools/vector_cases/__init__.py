@@ -9,8 +9,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from types import ModuleType
 
-from . import cdse_openeo, climate_engine, clms, disruptive_technologies, generic, openaire
-from . import cdse, sentinel_hub  # issue 11
+from . import (  # issue 11
+    cdse,
+    cdse_openeo,
+    climate_engine,
+    clms,
+    disruptive_technologies,
+    generic,
+    openaire,
+    sentinel_hub,
+)
 from .common import VectorFile
 
 MODULES: tuple[ModuleType, ...] = (clms, disruptive_technologies, openaire, climate_engine, cdse_openeo, generic)
