@@ -8,7 +8,7 @@ from __future__ import annotations
 import difflib
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +31,7 @@ CREDENTIAL_NAMES = (
     "email",
     "username",
     "password",
+    "totp",
     "refresh_token",
     "scope",
     "token_url",
@@ -80,6 +81,9 @@ SECRET_NAMES = frozenset(
     }
 )
 
+#: A one-time code (two-factor accounts, CDSE's ``totp``): short-lived, yet never shown either.
+ONE_TIME_NAMES = frozenset({"totp"})
+
 
 @dataclass(frozen=True, repr=False)
 class Credentials:
@@ -92,6 +96,7 @@ class Credentials:
     email: str | None = None
     username: str | None = None
     password: str | None = None
+    totp: str | Callable[[], str] | None = None  # a one-time code, or a callable giving the current one
     refresh_token: str | None = None
     scope: str | None = None
     token_url: str | None = None
@@ -118,7 +123,8 @@ class Credentials:
         shown = []
         for name in sorted(self.available()):
             value = getattr(self, name)
-            shown.append(f"{name}=<redacted>" if name in SECRET_NAMES else f"{name}={value!r}")
+            hidden = name in SECRET_NAMES or name in ONE_TIME_NAMES
+            shown.append(f"{name}=<redacted>" if hidden else f"{name}={value!r}")
         return "Credentials(" + ", ".join(shown) + ")"
 
 
@@ -215,7 +221,9 @@ def resolve_credentials(
                     value = clean_secret(found, name, variable) if _is_unicode(found) else found
                     used.append(variable)
                     break
-        if value is not None and name not in PARSED_NAMES and not isinstance(value, str):
+        if name in ONE_TIME_NAMES and callable(value):
+            pass  # totp=: a callable that gives the current code (e.g. pyotp.TOTP(seed).now), called per grant
+        elif value is not None and name not in PARSED_NAMES and not isinstance(value, str):
             raise ConfigError(f"{name} must be text, not {type(value).__name__}", code="invalid_credential")
         if name in PARSED_NAMES and value is not None and not _is_key_input(value):
             raise ConfigError(

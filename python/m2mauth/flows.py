@@ -5,6 +5,7 @@ Pure: no I/O beyond reading key files the caller named; time and jti are injecta
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from .profiles import AssertionTemplate, Flow, Profile, load_profile
 from .request_shapes import basic_login, json_login
 from .token_request import TokenRequest
 
-__all__ = ["Plan", "plan_request"]
+__all__ = ["Plan", "flow_client", "optional_fields", "plan_request"]
 
 _PLACEHOLDER = re.compile(r"\{([a-z_|]+)\}")
 
@@ -162,6 +163,35 @@ def option_fields(profile: Profile, flow: Flow, **options: int | None) -> list[t
     return fields
 
 
+def flow_client(flow: Flow, creds: Credentials, given: Mapping[str, Any]) -> Credentials:
+    """``creds`` with the flow's own client id (a provider's public client, e.g. CDSE's ``cdse-public``)
+    unless ``client_id=`` was given as a keyword: a client id from the environment is meant for the
+    provider's other clients (CDSE: ``SH_CLIENT_ID`` names a dashboard client) and does not replace it."""
+    if flow.client_id is None or given.get("client_id") is not None:
+        return creds
+    return dataclasses.replace(creds, client_id=flow.client_id)
+
+
+def optional_fields(flow: Flow, creds: Credentials) -> list[tuple[str, str]]:
+    """The flow's optional credentials that were given, as form fields (CDSE's ``totp``); a callable
+    value (``totp=pyotp.TOTP(seed).now``) is asked for the current code now."""
+    fields: list[tuple[str, str]] = []
+    for name in flow.optional:
+        value = creds.get(name)
+        if callable(value):
+            value = value()
+            if not isinstance(value, str) or not value.strip():
+                raise ConfigError(
+                    f"the {name}= callable gave {type(value).__name__ if not isinstance(value, str) else 'empty text'}",
+                    code="invalid_credential",
+                    hint=f"{name}= takes the current code as text, or a function that returns it as text "
+                    "(e.g. pyotp.TOTP(seed).now).",
+                )
+        if isinstance(value, str) and value:
+            fields.append((name, value))
+    return fields
+
+
 def plan_request(
     profile: str | Profile | Mapping[str, Any],
     *,
@@ -200,6 +230,7 @@ def plan_request(
     )
     available = creds.available()
     chosen = prof.select_flow(available, flow)
+    creds = flow_client(chosen, creds, credentials)
     token_url = (
         creds.token_url or (service_key.token_uri if service_key else None) or chosen.token_url or prof.token_url
     )
@@ -274,6 +305,7 @@ def plan_request(
             creds.password or "",
             client_auth=client,
             scope=scope,
+            extra=optional_fields(chosen, creds),
             now=now,
             clock=clock,
             jti_source=jti_source,

@@ -78,6 +78,8 @@ class Flow:
     auth_methods: tuple[str, ...] = ()
     assertion: AssertionTemplate | None = None
     scope: str | None = None
+    client_id: str | None = None  # sent unless client_id= is given as a keyword (a public client: cdse-public)
+    optional: tuple[str, ...] = ()  # credentials sent as form fields of the same name when given (CDSE: totp)
     refresh_parameter: str = "refreshToken"
     client_assertion_algorithms: tuple[str, ...] = ()  # what the server accepts for client assertions
     request: RequestShape | None = None  # provider_login: JSON body or HTTP Basic (request_shapes.py)
@@ -139,6 +141,7 @@ class Profile:
     refused_credentials: tuple[RefusedCredential, ...] = ()
     credential_file: CredentialFile | None = None  # the provider tool's own file (provider_files.py)
     same_token_until_expiry: bool = False  # EUMETSAT: an early renewal gets the token already held
+    notes: tuple[str, ...] = ()
 
     def flow(self, name: str) -> Flow:
         for flow in self.flows:
@@ -263,6 +266,8 @@ def profile_from_dict(data: Any, source: str | None = None) -> Profile:
                 auth_methods=tuple(raw.get("auth_methods", ())),
                 assertion=template,
                 scope=raw.get("scope"),
+                client_id=raw.get("client_id"),
+                optional=tuple(raw.get("optional", ())),
                 refresh_parameter=raw.get("refresh_parameter", "refreshToken"),
                 client_assertion_algorithms=tuple(raw.get("client_assertion_algorithms", ())),
                 **_shape_members(raw),
@@ -292,6 +297,7 @@ def profile_from_dict(data: Any, source: str | None = None) -> Profile:
         ),
         credential_file=_credential_file(data.get("credential_file")),
         same_token_until_expiry=bool(data.get("same_token_until_expiry", False)),
+        notes=tuple(data.get("notes", ())),
     )
 
 

@@ -29,10 +29,11 @@ from typing import TYPE_CHECKING, Any
 from .api import ready_token
 from .arguments import check_options
 from .credentials import Credentials, resolve_credentials
-from .errors import ConfigError, M2MAuthError, TokenEndpointError
+from .errors import ConfigError, M2MAuthError, TokenEndpointError, TransportError
 from .fingerprint import fingerprint, secret_material
-from .flows import option_fields, plan_request
+from .flows import flow_client, option_fields, plan_request
 from .offline_tokens import warn_if_ending
+from .one_time_codes import OneTimeCode, refresh_expired
 from .presentation import Presentation
 from .profiles import Flow, Profile, load_profile
 from .refresh_keeper import REFRESH_GRANTS, RefreshKeeper, keeps_refresh_tokens
@@ -156,6 +157,9 @@ class TokenSource:
                 check_url(url)
         self._flow = self.profile.select_flow(creds.available(), flow)
         option_fields(self.profile, self._flow, validity_period=validity_period)  # refused now, not at first use
+        creds = flow_client(self._flow, creds, self._credentials)
+        # totp=: a code for one password grant, or a callable asked at each (one_time_codes.py).
+        self._one_time = OneTimeCode(creds.totp, self.profile.name) if creds.totp else None
         if basic_encoding is not None and basic_encoding not in ("rfc", "raw"):
             raise ConfigError(
                 f"unknown basic_encoding {basic_encoding!r}",
@@ -439,6 +443,16 @@ class TokenSource:
         # The kept newest token of the chain wins over a cache's copy (another run may have rotated it).
         kept = self._keeper.newest() if self._keeper is not None else None
         refresh = kept or (stored.refresh_token if stored is not None else None)
+        if (
+            refresh
+            and not kept
+            and stored is not None
+            and self._flow.grant not in REFRESH_GRANTS
+            and refresh_expired(stored.refresh_expires_at, self._now())
+        ):
+            # Keycloak's refresh_expires_in has passed (CDSE: 60 minutes): only the original grant helps.
+            log.info("%s: the refresh token expired; repeating the original grant", self.profile.name)
+            refresh = None
         legacy = None
         if not refresh and self._legacy_key:
             # Upgraded from 0.1: its record of this chain (moved to the cache folder) holds the newest token.
@@ -471,11 +485,14 @@ class TokenSource:
         return self._exchange(self._flow, {})
 
     def _exchange(self, flow: Flow, overrides: Mapping[str, str]) -> Token:
-        credentials = {**self._credentials, **overrides}
+        credentials: dict[str, Any] = {**self._credentials, **overrides}
         if flow.grant == "ready_token":  # a token given as is (EARTHDATA_TOKEN): no request
             given = ready_token(self.profile, flow.name, credentials, self.clock)
             assert given is not None
             return given
+        one_time = self._one_time if flow.grant == "password" and "totp" in flow.optional else None
+        if one_time is not None:
+            credentials["totp"] = one_time.take()  # raises totp_required when a text code was used before
         issuer = credentials.get("issuer")
         if issuer and not credentials.get("token_url"):
             credentials["token_url"] = discover(str(issuer), session=self.session, timeout=self.timeout)[
@@ -510,11 +527,18 @@ class TokenSource:
                 flow=flow,
             )
 
-        return with_retries(attempt, self.retry, what=f"{self.profile.name} token request")
+        try:
+            return with_retries(attempt, self.retry, what=f"{self.profile.name} token request")
+        except TransportError:
+            if one_time is not None:
+                one_time.give_back()  # the server never saw the code
+            raise
 
     def _check_refresh_expiry(self, token: Token) -> None:
         if token.refresh_expires_at is None or self._warned_refresh_expiry:
             return
+        if self._flow.grant not in REFRESH_GRANTS:
+            return  # a convenience (CDSE's password flow: 60 minutes): the original grant renews without it
         left = token.refresh_expires_at.timestamp() - self._now()
         if left < REFRESH_TOKEN_WARNING:
             self._warned_refresh_expiry = True

@@ -61,6 +61,16 @@ NOTES: dict[str, dict[str, str]] = {
     },
     "RefreshTokenGrant": {"description": "Refreshing an access token.", "reference": "RFC 6749 §6"},
     "PasswordGrant": {"description": "Resource owner password credentials.", "reference": "RFC 6749 §4.3"},
+    "PublicClient": {
+        "description": "A public client: client_id in the body, no secret (CDSE's cdse-public, the profile's "
+        "default for the flow).",
+        "reference": "RFC 6749 §2.1, §3.2.1",
+    },
+    "OneTimeCode": {
+        "description": "The account's current two-factor code as the form field totp (RFC 6238 TOTP), sent "
+        "with the password grant.",
+        "reference": "CDSE documentation APIs/Token (cURL with 2FA); RFC 6238",
+    },
     "ClientCredentialsGrant": {"description": "Client credentials grant.", "reference": "RFC 6749 §4.4"},
     "DeviceCodeGrant": {"description": "Polling the token endpoint in the device flow.", "reference": "RFC 8628 §3.4"},
     "KeyAlgorithmMismatch": {

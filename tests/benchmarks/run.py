@@ -31,6 +31,7 @@ BENCHMARKS: dict[int, tuple[str, str]] = {
     4: ("bench_assertions", "RS256 assertions per second"),
     5: ("bench_import", "Import time"),
     6: ("bench_r", "R: req_auth_m2m() per request, and the first call"),
+    7: ("bench_cdse", "CDSE: token requests and sessions, 8 processes sharing a FileStore"),
 }
 
 

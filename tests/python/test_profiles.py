@@ -24,6 +24,7 @@ SHIPPED = [
     "usgs-m2m",
 ]
 
+SHIPPED = sorted([*SHIPPED, "cdse", "sentinel-hub"])  # issue 11
 
 def minimal() -> dict[str, Any]:
     return {

@@ -34,7 +34,10 @@ SECRET_OPTIONS = (
     "key_password",
     "application_token",
     "access_token",
+    "totp",
 )
+#: Secrets that are fine on the command line: a one-time code is spent and stale within a minute.
+ONE_TIME_OPTIONS = ("totp",)
 #: Secret values shorter than this are not masked in free text (they would garble it); none is that short in practice.
 MIN_MASKED = 6
 LABELS_FILE = "cli-labels.json"
@@ -232,7 +235,7 @@ def credentials_from(args: argparse.Namespace, console: Console, *, stdin_taken:
                 raise UsageError(f"{option} - and {reader} - both ask for stdin; only one value can come from stdin")
             value = read_stdin_line(option)
             reader = option
-        elif name in SECRET_OPTIONS:
+        elif name in SECRET_OPTIONS and name not in ONE_TIME_OPTIONS:
             console.err(
                 f"warning: {option} on the command line is visible to other users (ps) and stays in your shell "
                 f"history; prefer '{option} -' (stdin) or the provider's environment variable"

@@ -40,6 +40,11 @@ def _credential_options() -> argparse.ArgumentParser:
     group.add_argument("--email", metavar="EMAIL", help="service account e-mail (DT)")
     group.add_argument("--username", metavar="NAME", help="user name (password grant)")
     group.add_argument("--password", metavar="PASSWORD", help="password (password grant), or '-' for stdin")
+    group.add_argument(
+        "--totp",
+        metavar="CODE",
+        help="the current one-time code of a two-factor account (CDSE), or '-' for stdin; works once",
+    )
     group.add_argument("--refresh-token", metavar="TOKEN", help="a refresh token, or '-' for stdin")
     group.add_argument("--scope", metavar="SCOPE", help="space-separated scopes to ask for")
     group.add_argument("--token-url", metavar="URL", help="the token endpoint (overrides the profile's)")
@@ -148,6 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
           m2mauth token clms --service-key ~/land-copernicus.json
           curl -H "$(m2mauth token clms --service-key key.json --header)" https://land.copernicus.eu/api/...
           echo "$SECRET" | m2mauth token cdse-openeo --client-id sh-1234 --client-secret -
+          m2mauth token cdse --username me@example.org --totp - --store ~/.cache/cdse   # password from the environment
           m2mauth token openaire --refresh-token - --json < refresh-token.txt
           m2mauth token eumetsat --validity-period 86400      # key and secret from ~/.eumdac/credentials
         """,

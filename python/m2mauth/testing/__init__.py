@@ -15,8 +15,12 @@ technologies``
                        getAccessToken?refreshToken=...`` (rotating personal token)
 ``climate-engine``     ``POST /api/v1/auth/jwt/token`` (password; client_credentials
                        with Basic, post or client_secret_jwt)
-``cdse-openeo``        Keycloak-like realm ``/auth/realms/CDSE``: discovery,
-                       client_credentials, refresh_token, device flow (RFC 8628)
+``cdse-openeo``,       Keycloak-like realm ``/auth/realms/CDSE``: discovery,
+``cdse``               password (``totp`` for two-factor accounts, sessions
+                       capped per user: 429), client_credentials, refresh_token
+                       (``refresh_expires_in``), device flow (RFC 8628)
+``sentinel-hub``       ``POST /auth/realms/main/protocol/openid-connect/token``
+                       (client_credentials: secret in the body or Basic)
 ``generic``            ``POST /oauth/token``: a plain RFC 6749 server, with RFC 8414
                        metadata (``/.well-known/oauth-authorization-server``) and
                        a device flow (``POST /oauth/device-authorization``)
@@ -66,6 +70,7 @@ line and Python) that gets a token from it.
 
 from __future__ import annotations
 
+from ._cdse_accounts import new_totp_secret, totp_code
 from .provider import FAULT_KINDS, PROFILES, LocalProvider, RecordedRequest
 
-__all__ = ["FAULT_KINDS", "PROFILES", "LocalProvider", "RecordedRequest"]
+__all__ = ["FAULT_KINDS", "PROFILES", "LocalProvider", "RecordedRequest", "new_totp_secret", "totp_code"]

@@ -32,6 +32,7 @@ from collections.abc import Sequence
 from types import FrameType
 from typing import Any
 
+from ._cdse_accounts import new_totp_secret
 from ._first_steps import first_steps_text
 from .provider import PROFILES, LocalProvider
 
@@ -77,7 +78,25 @@ def _register_demo_credentials(provider: LocalProvider) -> dict[str, Any]:
     earthdata = {"username": "edl-user", "password": secrets.token_urlsafe(16)}
     provider.add_earthdata_user(earthdata["username"], earthdata["password"])
     creds.update({"usgs-m2m": usgs, "earthdata": earthdata})
+    creds.update(_cdse_demo_credentials(provider))
     return creds
+
+
+def _cdse_demo_credentials(provider: LocalProvider) -> dict[str, Any]:
+    """A CDSE account (password grant), one with two-factor authentication (its TOTP seed, for
+    m2mauth.testing.totp_code) and a Sentinel Hub dashboard client, registered with ``provider``."""
+    cdse = {"username": "eo-user@example.org", "password": secrets.token_urlsafe(16)}
+    provider.add_user("cdse", cdse["username"], cdse["password"])
+    two_factor = {
+        "username": "eo-2fa@example.org",
+        "password": secrets.token_urlsafe(16),
+        "totp_secret": new_totp_secret(),
+    }
+    provider.add_user("cdse", two_factor["username"], two_factor["password"], totp_secret=two_factor["totp_secret"])
+    cdse.update({f"two_factor_{name}": value for name, value in two_factor.items()})
+    hub = {"client_id": "sentinel-hub-" + secrets.token_hex(6), "client_secret": secrets.token_urlsafe(24)}
+    provider.add_client("sentinel-hub", hub["client_id"], hub["client_secret"])
+    return {"cdse": cdse, "sentinel-hub": hub}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -125,6 +144,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             files.append(_write_private_json("m2mauth-test-credentials-", credentials))
             token_urls = {profile: provider.token_url(profile) for profile in PROFILES}
             token_urls["openaire"] = provider.token_url("openaire", "refresh_token")  # where its refresh_token goes
+            token_urls["cdse"] = provider.token_url("cdse")  # the realm cdse-openeo uses too
             line = {
                 "base_url": provider.base_url,
                 "service_key_file": files[0],

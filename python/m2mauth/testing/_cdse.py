@@ -1,8 +1,10 @@
-"""Copernicus Data Space Ecosystem (openEO): a Keycloak-like realm under ``/auth/realms/CDSE``.
+"""Copernicus Data Space Ecosystem (profiles ``cdse-openeo`` and ``cdse``): a Keycloak-like realm
+under ``/auth/realms/CDSE``.
 
 * ``GET  .../.well-known/openid-configuration``: OIDC discovery, absolute URLs on this server.
 * ``GET  .../protocol/openid-connect/certs``: the JWKS of the server's signing key.
-* ``POST .../protocol/openid-connect/token``: ``client_credentials`` (``client_secret_basic``
+* ``POST .../protocol/openid-connect/token``: ``password`` (users of :mod:`._cdse_accounts`:
+  ``totp``, sessions, the 100-session cap), ``client_credentials`` (``client_secret_basic``
   or ``client_secret_post``), ``refresh_token`` (rotating) and the RFC 8628 device code grant
   (``authorization_pending``, ``slow_down``, ``expired_token``, ``access_denied``).
 * ``POST .../protocol/openid-connect/auth/device``: RFC 8628 §3.2 device authorization.
@@ -17,6 +19,7 @@ from __future__ import annotations
 import html
 import uuid
 
+from ._cdse_accounts import session_answer
 from ._clientauth import BASIC, NONE, POST, ClientAuthPolicy, require_client
 from ._http import Form, OAuthError, Request, Response, json_response, require_form
 from ._jose import public_jwk
@@ -49,7 +52,7 @@ def discovery(state: State, req: Request) -> Response:
             "token_endpoint": state.url(CDSE_TOKEN_PATH),
             "device_authorization_endpoint": state.url(CDSE_DEVICE_PATH),
             "jwks_uri": state.url(CDSE_CERTS_PATH),
-            "grant_types_supported": ["client_credentials", "refresh_token", DEVICE_CODE_GRANT],
+            "grant_types_supported": ["password", "client_credentials", "refresh_token", DEVICE_CODE_GRANT],
             "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
             "response_types_supported": ["code"],
             "subject_types_supported": ["public"],
@@ -62,6 +65,24 @@ def discovery(state: State, req: Request) -> Response:
 
 def certs(state: State, req: Request) -> Response:
     return json_response(200, {"keys": [public_jwk(state.server_key, state.server_kid)]}, no_store=False)
+
+
+def service_account_answer(state: State, profile: str, client_id: str, scope: str) -> Response:
+    """Keycloak's client_credentials answer: a service account's token, no refresh token."""
+    access_token = state.issue_access_token(
+        profile, f"service-account-{client_id}", client_id, expires_at=state.now() + state.token_lifetime
+    )
+    return json_response(
+        200,
+        {
+            "access_token": access_token,
+            "expires_in": state.token_lifetime,
+            "refresh_expires_in": 0,
+            "token_type": "Bearer",
+            "not-before-policy": 0,
+            "scope": scope,
+        },
+    )
 
 
 def _session_tokens(
@@ -97,28 +118,17 @@ def token_endpoint(state: State, req: Request) -> Response:
     token_url = state.url(CDSE_TOKEN_PATH)
     if grant_type == "client_credentials":
         client = require_client(state, req, form, profile=CDSE, token_url=token_url, policy=CONFIDENTIAL).client
-        access_token = state.issue_access_token(
-            CDSE,
-            f"service-account-{client.client_id}",
-            client.client_id,
-            expires_at=state.now() + state.token_lifetime,
-        )
-        return json_response(
-            200,
-            {
-                "access_token": access_token,
-                "expires_in": state.token_lifetime,
-                "refresh_expires_in": 0,
-                "token_type": "Bearer",
-                "not-before-policy": 0,
-                "scope": "profile email",
-            },
-        )
+        return service_account_answer(state, CDSE, client.client_id, "profile email")
+    if grant_type == "password":
+        client = require_client(state, req, form, profile=CDSE, token_url=token_url, policy=ANY_CLIENT).client
+        return _user_session(state, form, client.client_id)
     if grant_type == "refresh_token":
         client = require_client(state, req, form, profile=CDSE, token_url=token_url, policy=ANY_CLIENT).client
         refresh_token = form.get("refresh_token")
         if refresh_token is None:
             raise OAuthError("invalid_request", "Missing 'refresh_token'")
+        if state.cdse_accounts.knows(refresh_token):  # a password grant's session (_cdse_accounts.py)
+            return _user_session(state, form, client.client_id, refresh_token)
         grant = state.peek_refresh_token(CDSE, refresh_token)
         if grant is None:
             raise OAuthError("invalid_grant", "Invalid refresh token")
@@ -134,6 +144,19 @@ def token_endpoint(state: State, req: Request) -> Response:
     if grant_type is None:
         raise OAuthError("invalid_request", "Missing 'grant_type'")
     raise OAuthError("unsupported_grant_type", f"Unsupported grant_type '{grant_type}'")
+
+
+def _user_session(state: State, form: Form, client_id: str, refresh_token: str | None = None) -> Response:
+    """A password grant opens a session of a CDSE account, a refresh token continues it."""
+    now = state.now()
+    accounts = state.cdse_accounts
+    if refresh_token is None:
+        session_id, successor, username = accounts.open_session(form, client_id, now)
+    else:
+        session_id, successor, username = accounts.continue_session(refresh_token, client_id, now)
+    # Tagged "cdse": only that profile's password flow opens user sessions (the protected resource says so).
+    access_token = state.issue_access_token("cdse", username, client_id, expires_at=now + state.token_lifetime)
+    return session_answer(access_token, state.token_lifetime, successor, accounts.session_idle, session_id)
 
 
 def _poll(state: State, form: Form, client_id: str) -> Response:

@@ -43,6 +43,8 @@ def _recipes(token_urls: Mapping[str, str]) -> tuple[_Recipe, ...]:
         _Recipe("openaire", token_urls["openaire"], (), "refresh_token"),
         _Recipe("climate-engine", token_urls["climate-engine"], ("username",), "password"),
         _Recipe("cdse-openeo", token_urls["cdse-openeo"], ("client_id",), "client_secret"),
+        _Recipe("cdse", token_urls["cdse"], ("username",), "password"),  # a CDSE account, password grant
+        _Recipe("sentinel-hub", token_urls["sentinel-hub"], ("client_id",), "client_secret"),
         _Recipe("eumetsat", token_urls["eumetsat"], ("client_id",), "client_secret"),
         _Recipe("esa-maap", token_urls["esa-maap"], ("client_id",), "refresh_token", ("client_secret",)),
         _Recipe("usgs-m2m", token_urls["usgs-m2m"], ("username",), "application_token"),

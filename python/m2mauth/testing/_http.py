@@ -26,6 +26,7 @@ SECRET_FIELDS = frozenset(
         "client_assertion",
         "client_secret",
         "password",
+        "totp",
         "refresh_token",
         "refreshToken",
         "device_code",

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from ._cdse_accounts import CdseAccounts
 from ._jose import PublicKey, new_rsa_key
 
 CLMS = "clms"
@@ -27,8 +28,11 @@ EARTHDATA = "earthdata"
 
 EUMETSAT = "eumetsat"
 MAAP = "esa-maap"
+SENTINEL_HUB = "sentinel-hub"
 
-PROFILES: tuple[str, ...] = (CLMS, DT, OPENAIRE, CLIMATE_ENGINE, CDSE, GENERIC, EUMETSAT, MAAP, USGS, EARTHDATA)
+PROFILES: tuple[str, ...] = (
+    CLMS, DT, OPENAIRE, CLIMATE_ENGINE, CDSE, GENERIC, EUMETSAT, MAAP, USGS, EARTHDATA, SENTINEL_HUB
+)
 _ALIASES = {
     "dt": DT,
     "disruptive": DT,
@@ -41,6 +45,8 @@ _ALIASES = {
     "usgs": USGS,
     "usgs_m2m": USGS,
     "edl": EARTHDATA,
+    "sentinelhub": SENTINEL_HUB,
+    "sentinel_hub": SENTINEL_HUB,
 }
 
 # Paths mirror the real services.
@@ -66,6 +72,8 @@ GENERIC_METADATA_PATH = "/.well-known/oauth-authorization-server"
 GENERIC_VERIFICATION_PATH = "/oauth/device"
 GENERIC_SCOPES = ("read", "write")
 RESOURCE_PATH = "/api/resource"
+# Sentinel Hub (commercial): Keycloak realm "main" on services.sentinel-hub.com.
+SH_TOKEN_PATH = "/auth/realms/main/protocol/openid-connect/token"
 
 JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 JWT_BEARER_CLIENT_ASSERTION = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -171,7 +179,11 @@ class State:
         refresh_token_lifetime: int = REFRESH_TOKEN_LIFETIME,
         refresh_reuse_interval: float = 0.0,
         advertise_device_endpoint: bool = True,
+        cdse_session_cap: int = 100,
+        cdse_session_idle: int = 3600,
     ) -> None:
+        # CDSE user accounts: password grant with totp, sessions and their cap (_cdse_accounts.py).
+        self.cdse_accounts = CdseAccounts(session_cap=cdse_session_cap, session_idle=cdse_session_idle)
         self.token_lifetime = token_lifetime
         self.advertise_device_endpoint = advertise_device_endpoint
         self.refresh_token_lifetime = refresh_token_lifetime

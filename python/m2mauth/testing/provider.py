@@ -31,7 +31,19 @@ from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from . import _cdse, _climate_engine, _clms, _dt, _earthdata, _eumetsat, _generic, _maap, _openaire, _usgs
+from . import (
+    _cdse,
+    _climate_engine,
+    _clms,
+    _dt,
+    _earthdata,
+    _eumetsat,
+    _generic,
+    _maap,
+    _openaire,
+    _sentinel_hub,
+    _usgs,
+)
 from ._http import (
     OAuthError,
     Request,
@@ -76,6 +88,8 @@ from ._state import (
     PROFILES,
     REFRESH_TOKEN_LIFETIME,
     RESOURCE_PATH,
+    SENTINEL_HUB,
+    SH_TOKEN_PATH,
     USGS,
     Client,
     ClmsKey,
@@ -191,6 +205,7 @@ _ROUTES: dict[str, _Route] = {
     DEVICE_APPROVE_PATH: _Route(CDSE, ("POST",), _cdse.approve, False),
     DEVICE_DENY_PATH: _Route(CDSE, ("POST",), _cdse.deny, False),
     GENERIC_TOKEN_PATH: _Route(GENERIC, ("POST",), _generic.token_endpoint, True),
+    SH_TOKEN_PATH: _Route(SENTINEL_HUB, ("POST",), _sentinel_hub.token_endpoint, True),
     GENERIC_METADATA_PATH: _Route(GENERIC, ("GET",), _generic.metadata, False),
     GENERIC_DEVICE_PATH: _Route(GENERIC, ("POST",), _generic.device_authorization, False),
     GENERIC_VERIFICATION_PATH: _Route(GENERIC, ("GET",), _cdse.verification_page, False),
@@ -462,6 +477,10 @@ class LocalProvider(ProviderLogins):
     offer the device grant without advertising it do. ``offline_token_rotation=True`` makes
     ``esa-maap`` refuse an offline token once it was used ("Stale token"), as a Keycloak realm with
     "Revoke Refresh Token" does; by default the old one keeps working, Keycloak's default.
+    ``cdse_session_cap`` is how many active
+    sessions a CDSE user may have (100, as documented) before the password grant answers 429;
+    ``cdse_session_idle`` is how long a CDSE session and each refresh token live after their
+    last use (3600 s: ``refresh_expires_in``).
     """
 
     def __init__(
@@ -479,9 +498,13 @@ class LocalProvider(ProviderLogins):
         usgs_key_lifetime: int = _usgs.KEY_LIFETIME,
         earthdata_token_lifetime: int = _earthdata.TOKEN_LIFETIME,
         offline_token_rotation: bool = False,
+        cdse_session_cap: int = 100,
+        cdse_session_idle: int = 3600,
     ) -> None:
         if usgs_key_lifetime < 1 or earthdata_token_lifetime < 1:
             raise ValueError("usgs_key_lifetime and earthdata_token_lifetime must be at least 1 second")
+        if cdse_session_cap < 1 or cdse_session_idle < 1:
+            raise ValueError("cdse_session_cap and cdse_session_idle must be at least 1")
         if basic_encoding not in ("rfc", "raw"):
             raise ValueError("basic_encoding must be 'rfc' or 'raw'")
         if token_lifetime < 1:
@@ -501,6 +524,8 @@ class LocalProvider(ProviderLogins):
             refresh_token_lifetime=refresh_token_lifetime,
             refresh_reuse_interval=refresh_reuse_interval,
             advertise_device_endpoint=advertise_device_endpoint,
+            cdse_session_cap=cdse_session_cap,
+            cdse_session_idle=cdse_session_idle,
         )
         self._port = port
         self._lock = threading.Lock()
@@ -602,6 +627,7 @@ class LocalProvider(ProviderLogins):
             EARTHDATA: _earthdata.FIND_OR_CREATE_PATH,
             EUMETSAT: _eumetsat.EUMETSAT_TOKEN_PATH,
             MAAP: _maap.MAAP_TOKEN_PATH,
+            SENTINEL_HUB: SH_TOKEN_PATH,
         }
         return self._state.url(paths[name])
 
@@ -709,14 +735,30 @@ class LocalProvider(ProviderLogins):
             raise ValueError(f"a {name} client needs client_secret or public_jwk")
         self._state.add_client(Client(name, client_id, client_secret, public_key, kid))
 
-    def add_user(self, profile: str, username: str, password: str) -> None:
-        """Register a user for the password grant (``climate-engine`` or ``generic``)."""
+    def add_user(self, profile: str, username: str, password: str, *, totp_secret: str | None = None) -> None:
+        """Register a user for the password grant (``climate-engine``, ``generic`` or ``cdse``).
+        ``totp_secret`` (``cdse`` only): the account has two-factor authentication with this base32
+        seed; :func:`m2mauth.testing.totp_code` gives its codes."""
         name = canonical_profile(profile)
-        if name not in (CLIMATE_ENGINE, GENERIC):
-            raise ValueError("users (password grant) exist for climate-engine and generic only")
+        if name not in (CLIMATE_ENGINE, GENERIC, CDSE):
+            raise ValueError("users (password grant) exist for climate-engine, generic and cdse only")
         if not username:
             raise ValueError("username must be non-empty")
+        if totp_secret is not None and name != CDSE:
+            raise ValueError("totp_secret is for cdse accounts")
+        if name == CDSE:
+            self._state.cdse_accounts.add_user(username, password, totp_secret)
+            return
         self._state.add_user(name, username, password)
+
+    def cdse_sessions(self, username: str) -> dict[str, int]:
+        """A CDSE user's sessions: ``active`` now, ``opened`` so far, password grants ``refused`` (429)."""
+        accounts = self._state.cdse_accounts
+        return {
+            "active": accounts.active_sessions(username, self.now()),
+            "opened": accounts.opened.get(username, 0),
+            "refused": accounts.refused.get(username, 0),
+        }
 
     def issue_refresh_token(self, profile: str, client_id: str | None = None) -> str:
         """A refresh token as the user would get it from the provider's web page.

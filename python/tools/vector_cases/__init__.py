@@ -9,7 +9,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 from types import ModuleType
 
-from . import cdse_openeo, climate_engine, clms, disruptive_technologies, earthdata, generic, openaire, usgs_m2m
+from . import (
+    cdse,
+    cdse_openeo,
+    climate_engine,
+    clms,
+    disruptive_technologies,
+    earthdata,
+    generic,
+    openaire,
+    sentinel_hub,
+    usgs_m2m,
+)
 from .common import VectorFile
 
 MODULES: tuple[ModuleType, ...] = (
@@ -21,6 +32,8 @@ MODULES: tuple[ModuleType, ...] = (
     generic,
     usgs_m2m,
     earthdata,
+    cdse,
+    sentinel_hub,
 )
 
 
