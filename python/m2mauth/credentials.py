@@ -38,6 +38,11 @@ CREDENTIAL_NAMES = (
     "device_authorization_url",
     "audience",
     "key_password",
+    # RFC 8693 token exchange: the token to exchange and what to ask for (grants.token_exchange).
+    "subject_token",
+    "subject_token_type",
+    "resource",
+    "requested_token_type",
 )
 #: Keywords the entry points take besides credentials: offered as "did you mean" for a misspelt keyword.
 OPTION_NAMES = (
@@ -64,7 +69,16 @@ MAY_BE_EMPTY = frozenset({"scope"})
 PARSED_NAMES = frozenset({"service_key", "private_key"})
 #: Values that are never shown, not even their length.
 SECRET_NAMES = frozenset(
-    {"client_secret", "private_key", "secret", "password", "refresh_token", "key_password", "service_key"}
+    {
+        "client_secret",
+        "private_key",
+        "secret",
+        "password",
+        "refresh_token",
+        "key_password",
+        "service_key",
+        "subject_token",
+    }
 )
 
 
@@ -86,6 +100,10 @@ class Credentials:
     device_authorization_url: str | None = None  # RFC 8628 endpoint, for servers that advertise none
     audience: str | None = None
     key_password: str | None = None
+    subject_token: str | None = None  # RFC 8693: the token to exchange (a secret)
+    subject_token_type: str | None = None
+    resource: str | None = None
+    requested_token_type: str | None = None
     from_env: tuple[str, ...] = field(default=())  # names of the environment variables used
 
     def available(self) -> set[str]:

@@ -28,7 +28,15 @@ __all__ = [
     "spec_path",
 ]
 
-GRANTS = ("jwt_bearer", "client_credentials", "password", "refresh_token", "get_refresh", "device_code")
+GRANTS = (
+    "jwt_bearer",
+    "client_credentials",
+    "password",
+    "refresh_token",
+    "get_refresh",
+    "device_code",
+    "token_exchange",
+)
 
 
 def spec_path(*parts: str) -> Path:

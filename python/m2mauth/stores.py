@@ -58,6 +58,7 @@ def token_to_record(token: Token) -> dict[str, Any]:
         "refresh_expires_at": epoch(token.refresh_expires_at),
         "scope": token.scope,
         "id_token": token.id_token,
+        **({"issued_token_type": token.issued_token_type} if token.issued_token_type else {}),
     }
 
 
@@ -88,6 +89,7 @@ def token_from_record(record: Any) -> Token | None:
         id_token=text("id_token"),
         refresh_expires_at=when("refresh_expires_at"),
         issued_at=when("issued_at"),
+        issued_token_type=text("issued_token_type"),
     )
 
 

@@ -23,6 +23,7 @@ SECRET_FIELDS = frozenset(
         "refresh_token",
         "refreshToken",
         "device_code",
+        "subject_token",
         "code",
         "authorization",
     }

@@ -11,7 +11,7 @@ import pytest
 
 from m2mauth import ConfigError, Profile, list_profiles, load_profile
 
-SHIPPED = ["cdse-openeo", "climate-engine", "clms", "disruptive-technologies", "generic", "openaire"]
+SHIPPED = ["cdse-openeo", "climate-engine", "clms", "disruptive-technologies", "egi-checkin", "generic", "openaire"]
 
 
 def minimal() -> dict[str, Any]:

@@ -29,6 +29,7 @@ SECRET_FIELDS = frozenset(
         "refresh_token",
         "refreshToken",
         "device_code",
+        "subject_token",
     }
 )
 
