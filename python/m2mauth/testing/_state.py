@@ -22,8 +22,9 @@ OPENAIRE = "openaire"
 CLIMATE_ENGINE = "climate-engine"
 CDSE = "cdse-openeo"
 GENERIC = "generic"
+EGI = "egi-checkin"
 
-PROFILES: tuple[str, ...] = (CLMS, DT, OPENAIRE, CLIMATE_ENGINE, CDSE, GENERIC)
+PROFILES: tuple[str, ...] = (CLMS, DT, OPENAIRE, CLIMATE_ENGINE, CDSE, GENERIC, EGI)
 _ALIASES = {
     "dt": DT,
     "disruptive": DT,
@@ -33,6 +34,8 @@ _ALIASES = {
     "cdse": CDSE,
     "cdse_openeo": CDSE,
     "openeo": CDSE,
+    "egi": EGI,
+    "egi_checkin": EGI,
 }
 
 # Paths mirror the real services.
