@@ -26,7 +26,7 @@ EXIT_OTHER = 5
 DEFAULT_TIMEOUT = 30.0
 DOCTOR_TIMEOUT = 10.0
 #: Options whose values are secrets: they may be read from stdin ('-') and are masked in all output.
-SECRET_OPTIONS = ("client_secret", "secret", "password", "refresh_token", "key_password")
+SECRET_OPTIONS = ("client_secret", "secret", "password", "refresh_token", "key_password", "subject_token")
 #: Secret values shorter than this are not masked in free text (they would garble it); none is that short in practice.
 MIN_MASKED = 6
 LABELS_FILE = "cli-labels.json"
