@@ -64,7 +64,27 @@ def _register_demo_credentials(provider: LocalProvider) -> dict[str, Any]:
     creds["openaire"]["refresh_token"] = provider.issue_refresh_token("openaire")
     creds["cdse-openeo"]["refresh_token"] = provider.issue_refresh_token("cdse-openeo")
     creds["cdse-openeo"]["public_client_id"] = "cdse-public"
+    creds["egi-checkin"] = _egi_exchange_credentials(provider)
     return creds
+
+
+def _egi_exchange_credentials(provider: LocalProvider) -> dict[str, str]:
+    """An EGI Check-in client, and a subject token (an access token of another client, valid for
+    the server's token lifetime) for the token exchange example."""
+    from ..api import fetch_token
+
+    source_id, source_secret = "egi-portal-" + secrets.token_hex(6), secrets.token_urlsafe(24)
+    provider.add_client("egi-checkin", source_id, source_secret)
+    client = {"client_id": "egi-checkin-" + secrets.token_hex(6), "client_secret": secrets.token_urlsafe(24)}
+    provider.add_client("egi-checkin", client["client_id"], client["client_secret"])
+    subject = fetch_token(
+        "egi-checkin",
+        token_url=provider.token_url("egi-checkin"),
+        client_id=source_id,
+        client_secret=source_secret,
+        scope="openid profile",
+    )
+    return {**client, "audience": client["client_id"], "subject_token": subject.access_token}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -32,6 +32,7 @@ class _Recipe:
     token_url: str | None  # None: the credentials carry it (the CLMS service key's token_uri)
     plain: tuple[str, ...]  # credential names shown as they are (ids, e-mail, user names)
     secret: str | None  # the one credential read from the credentials file
+    env_secret: str | None = None  # a second one, given to the CLI as M2MAUTH_<NAME> read from the file
 
 
 def _recipes(token_urls: Mapping[str, str]) -> tuple[_Recipe, ...]:
@@ -42,6 +43,8 @@ def _recipes(token_urls: Mapping[str, str]) -> tuple[_Recipe, ...]:
         _Recipe("openaire", token_urls["openaire"], (), "refresh_token"),
         _Recipe("climate-engine", token_urls["climate-engine"], ("username",), "password"),
         _Recipe("cdse-openeo", token_urls["cdse-openeo"], ("client_id",), "client_secret"),
+        # RFC 8693 token exchange: the subject token on stdin, the client secret in M2MAUTH_CLIENT_SECRET.
+        _Recipe("egi-checkin", token_urls["egi-checkin"], ("client_id", "audience"), "subject_token", "client_secret"),
         _Recipe("generic", token_urls["generic"], ("client_id",), "client_secret"),
     )
 
@@ -82,9 +85,14 @@ def examples(
         load = "import m2mauth; "
         if recipe.secret is not None:
             option = "--" + recipe.secret.replace("_", "-")
+            if recipe.env_secret is not None:
+                variable = "M2MAUTH_" + recipe.env_secret.upper()
+                cli = f'{variable}="$({_read_secret(py, creds_file, recipe.profile, recipe.env_secret)})" {cli}'
             cli = f"{_read_secret(py, creds_file, recipe.profile, recipe.secret)} | {cli} {option} -"
             load = f"import json, m2mauth; c = json.load(open({_lit(creds_file)}))[{_lit(recipe.profile)}]; "
             keywords.append(f"{recipe.secret}=c[{_lit(recipe.secret)}]")
+            if recipe.env_secret is not None:
+                keywords.append(f"{recipe.env_secret}=c[{_lit(recipe.env_secret)}]")
         code = f"{load}print(m2mauth.fetch_token({_lit(recipe.profile)}, {', '.join(keywords)}).access_token)"
         out.append(Example(recipe.profile, cli, f"{py} -c {shlex.quote(code)}"))
     return out
