@@ -225,7 +225,8 @@ token_from_py <- function(x) {
     expires_at = time("expires_at"),
     refresh_token = py_attr(x, "refresh_token"),
     scope = py_attr(x, "scope"),
-    issued_at = time("issued_at")
+    issued_at = time("issued_at"),
+    issued_token_type = py_attr(x, "issued_token_type")
   )
 }
 
