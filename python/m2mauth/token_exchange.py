@@ -27,8 +27,9 @@ _WHAT_TO_DO = (
 )
 
 #: Texts of servers that refuse a subject token with another code than invalid_grant (RFC 8693
-#: §2.2.2 asks for invalid_request; Keycloak, behind EGI Check-in, answers invalid_token).
-_SUBJECT_WORDS = ("subject", "invalid token", "expired", "not active", "inactive")
+#: §2.2.2 asks for invalid_request; Keycloak, behind EGI Check-in, answers invalid_token with
+#: "Invalid token" or "Token is not active").
+_SUBJECT_WORDS = ("subject", "invalid token", "token is not active")
 
 
 def check_subject_token(subject_token: str | None, now: float) -> None:
@@ -54,7 +55,8 @@ def subject_token_refused(error: TokenEndpointError) -> TokenEndpointError:
     """``error`` re-coded ``subject_token_expired`` when the server refused the subject token.
 
     ``invalid_grant`` always is about it (the exchange has no other grant); ``invalid_request``
-    and ``invalid_token`` only when the description names the subject token or its expiry. Other
+    and ``invalid_token`` only when the description names the subject token or says it is invalid
+    or not active. Other
     errors (``invalid_client``: "audience not found" at EGI Check-in) are returned unchanged.
     """
     description = (error.error_description or "").lower()
