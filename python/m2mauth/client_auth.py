@@ -52,6 +52,16 @@ class ClientAuth:
     assertion_lifetime: int = CLIENT_ASSERTION_LIFETIME
 
     def __post_init__(self) -> None:
+        # A number or bytes given as an id or secret would be sent as its repr (b'...') or fail deep in
+        # the encoder: name the field. Only the type is shown, never the value (it may be the secret).
+        for name in ("client_id", "client_secret"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, str):
+                raise ConfigError(
+                    f"ClientAuth {name}= must be text, not {type(value).__name__}",
+                    code="invalid_option",
+                    hint=f"Pass {name}= as a string (e.g. str(...) of what your configuration holds).",
+                )
         if self.method not in AUTH_METHODS:
             raise ConfigError(
                 f"unknown client authentication method {self.method!r}",

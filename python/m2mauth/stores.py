@@ -372,6 +372,20 @@ class RedisStore:
     durable = True
 
     def __init__(self, url: str = "redis://127.0.0.1:6379/0", *, prefix: str = "m2mauth:") -> None:
+        # Checked here, not at first use: RedisStore(42) would otherwise fail later inside redis-py.
+        if not isinstance(url, str) or not url.strip():
+            given = "empty text" if isinstance(url, str) else type(url).__name__
+            raise ConfigError(
+                f"RedisStore url= must be a redis:// URL, not {given}",
+                code="invalid_store",
+                hint="Give a URL such as redis://host:6379/0 or rediss://:password@host:6380/0.",
+            )
+        if not isinstance(prefix, str):
+            raise ConfigError(
+                f"RedisStore prefix= must be text, not {type(prefix).__name__}",
+                code="invalid_store",
+                hint="Give a key prefix such as 'm2mauth:' (the default).",
+            )
         self.url, self.prefix = url, prefix
         self._client: Any = None
 

@@ -346,6 +346,29 @@ def test_file_store_any_path(tmp_path_factory: pytest.TempPathFactory, path: Any
 
 
 @BUDGET
+@given(anything, st.fixed_dictionaries({}, optional={"prefix": anything}))
+def test_redis_store_any_argument(url: Any, options: dict[str, Any]) -> None:
+    # RedisStore(42) was accepted and failed later inside redis-py; a text URL is read on first use.
+    store = call(m2mauth.RedisStore, url, **options)
+    if store is not None:
+        call(store.get, "m2mauth:test")
+
+
+@BUDGET
+@given(
+    st.sampled_from(["client_secret_basic", "client_secret_post"]),
+    st.fixed_dictionaries({}, optional={"client_id": anything, "client_secret": anything}),
+)
+def test_client_auth_any_argument(method: str, fields: dict[str, Any]) -> None:
+    # ClientAuth(client_secret=5) was accepted and sent as "5"; only text is a secret.
+    fields.setdefault("client_id", "pub-arg-client")
+    fields.setdefault("client_secret", SECRET)
+    client = call(m2mauth.ClientAuth, method, **fields)
+    if client is not None:
+        assert isinstance(client.client_id, str) and isinstance(client.client_secret, str)
+
+
+@BUDGET
 @given(st.fixed_dictionaries({}, optional={"timeout": anything, "session": anything}))
 def test_discover_any_argument(provider: LocalProvider, options: dict[str, Any]) -> None:
     options.setdefault("timeout", 0.5)
