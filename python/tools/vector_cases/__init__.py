@@ -9,10 +9,19 @@ from __future__ import annotations
 from collections.abc import Iterator
 from types import ModuleType
 
-from . import cdse_openeo, climate_engine, clms, disruptive_technologies, generic, openaire
+from . import cdse_openeo, climate_engine, clms, disruptive_technologies, egi_checkin, generic, openaire, token_exchange
 from .common import VectorFile
 
-MODULES: tuple[ModuleType, ...] = (clms, disruptive_technologies, openaire, climate_engine, cdse_openeo, generic)
+MODULES: tuple[ModuleType, ...] = (
+    clms,
+    disruptive_technologies,
+    openaire,
+    climate_engine,
+    cdse_openeo,
+    generic,
+    token_exchange,
+    egi_checkin,
+)
 
 
 def files() -> Iterator[VectorFile]:

@@ -268,6 +268,10 @@ replay_openssl <- function(test, group, spec, profile_dir = file.path(spec, "pro
       add("a required claim is missing", !all(unlist(input$required_claims) %in% names(claims)))
     } else if (identical(code, "missing_credential")) {
       add("the missing credential is absent", !any(unlist(input$missing) %in% names(input)))
+    } else if (identical(code, "subject_token_expired")) {
+      parts <- strsplit(input$subject_token %||% "", ".", fixed = TRUE)[[1]]
+      exp <- if (length(parts) == 3) jsonlite::fromJSON(rawToChar(b64url_decode(parts[[2]])))$exp else NULL
+      add("the JWT subject token's exp is not after now", !is.null(exp) && exp <= input$now)
     } else {
       add(paste("invalid:", code), NA, "no R-side check for this error code")
     }
