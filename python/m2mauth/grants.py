@@ -232,7 +232,7 @@ def token_exchange(
         raise ConfigError(
             "token exchange needs a subject token",
             code="missing_credential",
-            hint="Pass subject_token= (the access token to exchange; CLI --subject-token -).",
+            hint="Pass subject_token= (the access token to exchange).",
         )
     if not subject_token_type:
         raise ConfigError(

@@ -23,7 +23,7 @@ SUBJECT_TOKEN_EXPIRED = "subject_token_expired"
 _WHAT_TO_DO = (
     "Token exchange trades a valid token for another, so it can be repeated only while the subject "
     "token is valid. Get a new subject token from the service that issued it (log in again, or renew "
-    "it there) and pass it as subject_token= (CLI: --subject-token -, read from stdin)."
+    "it there) and pass it as subject_token=."
 )
 
 #: Texts of servers that refuse a subject token with another code than invalid_grant (RFC 8693

@@ -296,7 +296,7 @@ def test_auth_renews_by_exchange_while_the_subject_is_valid_then_says_it_expired
     with pytest.raises(m2mauth.ConfigError) as caught:
         source.token()
     assert caught.value.code == "subject_token_expired"
-    assert caught.value.hint and "--subject-token -" in caught.value.hint
+    assert caught.value.hint and "subject_token=" in caught.value.hint
     assert subject.access_token not in str(caught.value)
     with pytest.raises(m2mauth.M2MAuthError) as again:
         requests.get(provider.resource_url, auth=auth, timeout=HTTP_TIMEOUT)
@@ -396,3 +396,42 @@ def test_cli_unknown_audience_prints_the_hint(realm: Realm, tmp_path: Path) -> N
     assert done.returncode != 0
     assert "audience not found" in done.stderr and "registered in Check-in" in done.stderr
     assert subject.access_token not in done.stdout + done.stderr
+
+
+# -- doctor -------------------------------------------------------------------------------------
+
+
+def run_doctor_cli(realm: Realm, tmp_path: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return run_cli(
+        ["doctor", "egi-checkin", "--issuer", realm.issuer, "--client-id", "client-b", "--timeout", "10", *args],
+        stdin,
+        {"M2MAUTH_CLIENT_SECRET": "client-b-secret:%+é", "M2MAUTH_HOME": str(tmp_path / "home")},
+    )
+
+
+def test_doctor_token_exchange_passes_and_names_the_subject_tokens_time_left(realm: Realm, tmp_path: Path) -> None:
+    subject = realm.subject_token()
+    done = run_doctor_cli(realm, tmp_path, "--subject-token", "-", "--audience", "client-b", "--json",
+                          stdin=subject.access_token + "\n")
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads(done.stdout)
+    checks = {c["name"]: c for c in report["checks"]}
+    assert checks["subject token"]["status"] == "ok" and checks["subject token"]["details"]["seconds_left"] > 3000
+    assert checks["exchange"]["status"] == "ok"
+    assert subject.access_token not in done.stdout + done.stderr
+    assert len(exchanges(realm.provider)) == 1
+
+
+def test_doctor_shows_checkins_audience_hint(realm: Realm, tmp_path: Path) -> None:
+    subject = realm.subject_token()
+    done = run_doctor_cli(realm, tmp_path, "--subject-token", "-", "--audience", "my-service",
+                          stdin=subject.access_token + "\n")
+    assert done.returncode == 1
+    assert "audience not found" in done.stdout and "client ID of a client registered in Check-in" in done.stdout
+
+
+def test_doctor_flags_a_refresh_scope_without_openid_before_sending(realm: Realm, tmp_path: Path) -> None:
+    done = run_doctor_cli(realm, tmp_path, "--refresh-token", "-", "--scope", "email", stdin="some-refresh\n")
+    assert done.returncode == 1
+    assert "lacks openid" in done.stdout
+    assert not [r for r in realm.provider.requests_log if r.token_endpoint]  # a refresh token is never spent

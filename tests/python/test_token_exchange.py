@@ -115,3 +115,23 @@ def test_issued_token_type_is_read_and_survives_a_store_record() -> None:
     assert again is not None and again.issued_token_type == ACCESS
     plain = parse_token_response(200, json.dumps({"access_token": "b" * 30}), "application/json", now=1000)
     assert plain.issued_token_type is None and "issued_token_type" not in token_to_record(plain)
+
+
+def test_doctor_subject_token_line() -> None:
+    from m2mauth.credentials import resolve_credentials
+    from m2mauth.doctor.exchange import flow_checks
+    from m2mauth.profiles import load_profile
+
+    prof = load_profile("egi-checkin")
+    flow = prof.flow("token_exchange")
+
+    def line(subject: str, now: float) -> Any:
+        creds = resolve_credentials(prof, {"subject_token": subject, "client_id": "me"}, {})
+        (check,) = flow_checks(prof, flow, creds, lambda: now)
+        return check
+
+    expired = line(unsigned_jwt({"exp": 1000}), 1000)
+    assert expired.status == "fail" and expired.codes == ("subject_token_expired",)
+    assert line(unsigned_jwt({"exp": 1100}), 1000).status == "warn"
+    assert line(unsigned_jwt({"exp": 5000}), 1000).status == "ok"
+    assert line("opaque", 1000).status == "skip"
