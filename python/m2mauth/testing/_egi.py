@@ -29,6 +29,7 @@ import uuid
 from typing import Any
 
 from ._clientauth import BASIC, NONE, POST, PRIVATE_KEY_JWT, SECRET_JWT, ClientAuthPolicy, require_client
+from ._device import device_answer, poll_error
 from ._http import Form, OAuthError, Request, Response, json_response, require_form
 from ._jose import parse_jwt, public_jwk, sign_rs256
 from ._state import DEVICE_CODE_GRANT, State
@@ -220,15 +221,7 @@ def _poll(state: State, form: Form, client_id: str) -> Response:
         scope = grant.scope or "openid"
         refresh = state.issue_refresh_token(EGI, grant.subject, client_id) if "offline_access" in scope else None
         return _answer(state, grant.subject, client_id, scope, refresh_token=refresh)
-    errors = {
-        "invalid": ("invalid_grant", "Device code not valid"),
-        "expired": ("expired_token", "Device code is expired"),
-        "slow_down": ("slow_down", "Slow down"),
-        "pending": ("authorization_pending", "The authorization request is still pending"),
-        "denied": ("access_denied", "The end user denied the authorization request"),
-    }
-    error, description = errors.get(outcome, ("invalid_grant", "Device code not valid"))
-    raise OAuthError(error, description)
+    raise poll_error(outcome)
 
 
 def device_authorization(state: State, req: Request) -> Response:
@@ -238,15 +231,4 @@ def device_authorization(state: State, req: Request) -> Response:
     ).client
     scope = _granted_scope(form.get("scope"), "openid")
     grant = state.new_device_grant(client.client_id, subject=f"{secrets.token_hex(8)}@egi.eu", scope=scope)
-    verification_uri = state.url(EGI_VERIFICATION_PATH)
-    return json_response(
-        200,
-        {
-            "device_code": grant.device_code,
-            "user_code": grant.user_code,
-            "verification_uri": verification_uri,
-            "verification_uri_complete": f"{verification_uri}?user_code={grant.user_code}",
-            "expires_in": state.device_code_lifetime,
-            "interval": grant.interval,
-        },
-    )
+    return device_answer(state, grant, state.url(EGI_VERIFICATION_PATH))
