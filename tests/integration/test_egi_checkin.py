@@ -236,6 +236,13 @@ def test_device_login_then_token_source(realm: Realm, tmp_path: Path) -> None:
     assert device_request.field("scope") == "openid offline_access"
     assert device_request.header("Authorization") is None and device_request.field("client_secret")
     resource(provider, token)
+    # Later runs name the device flow: the stored login's refresh token renews (with scope openid).
+    source = TokenSource("egi-checkin", flow="device_code", store=store, **creds)
+    renewed = source.token(force=True)
+    assert renewed.access_token != token.access_token
+    last = [r for r in provider.requests_log if r.token_endpoint][-1]
+    assert last.field("grant_type") == "refresh_token" and last.field("scope") == "openid"
+    resource(provider, renewed)
 
 
 def test_confidential_client_must_authenticate_at_the_device_endpoint(realm: Realm) -> None:

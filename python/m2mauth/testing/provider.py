@@ -584,8 +584,8 @@ class LocalProvider:
         return self._state.url(paths[name])
 
     def issuer_url(self, profile: str = CDSE) -> str:
-        """The issuer for discovery-based clients: CDSE's Keycloak realm (OpenID discovery) or
-        the generic server's base URL (RFC 8414 metadata only)."""
+        """The issuer for discovery-based clients: CDSE's or EGI Check-in's Keycloak realm (OpenID
+        discovery), or the generic server's base URL (RFC 8414 metadata only)."""
         name = self._device_profile(profile)
         if name == GENERIC:
             return self.base_url
@@ -600,7 +600,7 @@ class LocalProvider:
         return self._state.url(_egi.EGI_DISCOVERY_PATH if name == EGI else CDSE_DISCOVERY_PATH)
 
     def device_authorization_url(self, profile: str = CDSE) -> str:
-        """The RFC 8628 device authorization endpoint of ``cdse-openeo`` or ``generic``."""
+        """The RFC 8628 device authorization endpoint of ``cdse-openeo``, ``egi-checkin`` or ``generic``."""
         name = self._device_profile(profile)
         if name == GENERIC:
             return self._state.url(GENERIC_DEVICE_PATH)
@@ -668,8 +668,8 @@ class LocalProvider:
         client_secret: str | None = None,
         public_jwk: Mapping[str, Any] | None = None,
     ) -> None:
-        """Register an OAuth client of ``openaire``, ``climate-engine``, ``cdse-openeo`` or
-        ``generic``: a secret (basic, post, client_secret_jwt), a public JWK
+        """Register an OAuth client of ``openaire``, ``climate-engine``, ``cdse-openeo``,
+        ``egi-checkin`` or ``generic``: a secret (basic, post, client_secret_jwt), a public JWK
         (private_key_jwt), both, or neither (a public client; cdse-openeo and generic)."""
         name = canonical_profile(profile)
         if name in (CLMS, DT):
