@@ -41,6 +41,11 @@ CREDENTIAL_NAMES = (
     "key_password",
     "application_token",  # USGS M2M: exchanged with username for a 2-hour API key
     "access_token",  # a ready token used as is (EARTHDATA_TOKEN)
+    # RFC 8693 token exchange: the token to exchange and what to ask for (grants.token_exchange).
+    "subject_token",
+    "subject_token_type",
+    "resource",
+    "requested_token_type",
 )
 #: Keywords the entry points take besides credentials: offered as "did you mean" for a misspelt keyword.
 OPTION_NAMES = (
@@ -78,6 +83,7 @@ SECRET_NAMES = frozenset(
         "service_key",
         "application_token",
         "access_token",
+        "subject_token",
     }
 )
 
@@ -106,6 +112,10 @@ class Credentials:
     key_password: str | None = None
     application_token: str | None = None
     access_token: str | None = None
+    subject_token: str | None = None  # RFC 8693: the token to exchange (a secret)
+    subject_token_type: str | None = None
+    resource: str | None = None
+    requested_token_type: str | None = None
     from_env: tuple[str, ...] = field(default=())  # names of the environment variables used
     from_file: str | None = None  # the provider tool's credential file used (provider_files.py), if any
 

@@ -104,7 +104,15 @@ def _public_part(value: Any, password: str | None, kid: str | None) -> bytes:
 def secret_material(creds: Credentials) -> list[tuple[str, bytes]]:
     """The secret parts of ``creds``, by name, as bytes (only those given)."""
     parts: list[tuple[str, bytes]] = []
-    for name in ("client_secret", "password", "secret", "refresh_token", "application_token", "access_token"):
+    for name in (
+        "client_secret",
+        "password",
+        "secret",
+        "refresh_token",
+        "application_token",
+        "access_token",
+        "subject_token",
+    ):
         value = creds.get(name)
         if isinstance(value, str) and value:
             parts.append((name, value.encode("utf-8", "surrogatepass")))

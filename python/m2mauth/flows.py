@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +21,7 @@ from .errors import ConfigError
 from .keys import Key, ServiceKey, load_key, load_service_key, secret_key
 from .profiles import AssertionTemplate, Flow, Profile, load_profile
 from .request_shapes import basic_login, json_login
+from .token_exchange import check_subject_token
 from .token_request import TokenRequest
 
 __all__ = ["Plan", "flow_client", "optional_fields", "plan_request"]
@@ -107,6 +109,16 @@ def _client_auth(
         return None
     if method == "none" and creds.client_secret and auth_method is None:
         method = next((m for m in flow.auth_methods if m.startswith("client_secret")), method)
+    if (
+        auth_method is None
+        and (method.startswith("client_secret") or (method == "none" and flow.grant == "token_exchange"))
+        and not creds.client_secret
+        and creds.private_key is not None
+        and "private_key_jwt" in flow.auth_methods
+    ):
+        # A key and no secret where a secret method would fail (EGI Check-in's flows offer all four
+        # methods): sign a client assertion instead.
+        method = "private_key_jwt"
     key = None
     if method == "private_key_jwt":
         if creds.private_key is None:
@@ -316,6 +328,25 @@ def plan_request(
         request = grants.refresh_token(
             token_url,
             creds.refresh_token or "",
+            client_auth=client,
+            scope=scope,
+            now=now,
+            clock=clock,
+            jti_source=jti_source,
+        )
+    elif chosen.grant == "token_exchange":
+        # An expired JWT subject token cannot be exchanged: say so before asking the server.
+        check_subject_token(creds.subject_token, float(now) if now is not None else (clock or time.time)())
+        client = _client_auth(chosen, creds, prof, auth_method, basic_encoding)
+        method = client.method if client else None
+        key = client.key if client else None
+        request = grants.token_exchange(
+            token_url,
+            creds.subject_token or "",
+            subject_token_type=creds.subject_token_type or grants.ACCESS_TOKEN_TYPE,
+            audience=creds.audience,
+            resource=creds.resource,
+            requested_token_type=creds.requested_token_type,
             client_auth=client,
             scope=scope,
             now=now,

@@ -15,8 +15,10 @@ from .errors import ConfigError
 from .token_request import FORM_CONTENT_TYPE, TokenRequest
 
 __all__ = [
+    "ACCESS_TOKEN_TYPE",
     "DEVICE_CODE_GRANT",
     "JWT_BEARER_GRANT",
+    "TOKEN_EXCHANGE_GRANT",
     "client_credentials",
     "device_authorization",
     "device_code",
@@ -24,10 +26,14 @@ __all__ = [
     "jwt_bearer",
     "password",
     "refresh_token",
+    "token_exchange",
 ]
 
 JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+TOKEN_EXCHANGE_GRANT = "urn:ietf:params:oauth:grant-type:token-exchange"
+#: RFC 8693 §3: the token type of an OAuth 2.0 access token (the default subject_token_type).
+ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"
 
 Params = Iterable[tuple[str, str]]
 
@@ -201,6 +207,47 @@ def device_code(
         clock=clock,
         jti_source=jti_source,
     )
+
+
+def token_exchange(
+    token_url: str,
+    subject_token: str,
+    *,
+    subject_token_type: str = ACCESS_TOKEN_TYPE,
+    audience: str | None = None,
+    resource: str | None = None,
+    requested_token_type: str | None = None,
+    client_auth: ClientAuth | None = None,
+    scope: str | None = None,
+    now: int | None = None,
+    clock: Clock | None = None,
+    jti_source: JtiSource | None = None,
+) -> TokenRequest:
+    """RFC 8693 §2.1: exchange ``subject_token`` for a token meant for ``audience`` / ``resource``.
+
+    Field order: grant_type, subject_token, subject_token_type, then the optional resource,
+    audience and requested_token_type (as §2.1 lists them), scope, and client authentication.
+    """
+    if not subject_token:
+        raise ConfigError(
+            "token exchange needs a subject token",
+            code="missing_credential",
+            hint="Pass subject_token= (the access token to exchange).",
+        )
+    if not subject_token_type:
+        raise ConfigError(
+            "subject_token_type= is empty",
+            code="invalid_credential",
+            hint=f"Leave subject_token_type= out for {ACCESS_TOKEN_TYPE}, or give an RFC 8693 §3 token type URI.",
+        )
+    fields = [
+        ("grant_type", TOKEN_EXCHANGE_GRANT),
+        ("subject_token", subject_token),
+        ("subject_token_type", subject_token_type),
+    ]
+    optional = (("resource", resource), ("audience", audience), ("requested_token_type", requested_token_type))
+    fields.extend((name, value) for name, value in optional if value)
+    return _post(token_url, fields, client_auth, scope=scope, now=now, clock=clock, jti_source=jti_source)
 
 
 def get_refresh(url: str, refresh_token: str, *, parameter: str = "refreshToken") -> TokenRequest:

@@ -42,6 +42,7 @@ GRANTS = (
     "device_code",
     "provider_login",  # a provider's own login endpoint (request_shapes.py): USGS M2M, NASA Earthdata Login
     "ready_token",  # a token given as is (access_token=, e.g. EARTHDATA_TOKEN): no request
+    "token_exchange",
 )
 
 

@@ -16,6 +16,7 @@ secret material (fingerprint.py): a wrong secret never gets the token cached for
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import logging
 import math
@@ -39,6 +40,7 @@ from .profiles import Flow, Profile, load_profile
 from .refresh_keeper import REFRESH_GRANTS, RefreshKeeper, keeps_refresh_tokens
 from .retry import RetryPolicy, is_transient, with_retries
 from .stores import MemoryStore, Store, data_store, store_fingerprint_key
+from .token_exchange import SUBJECT_TOKEN_EXPIRED
 from .tokens import Token
 from .transport import DEFAULT_TIMEOUT, check_url, discover, exchange
 
@@ -87,6 +89,10 @@ def source_key(profile: Profile, creds: Credentials, flow: Flow, store: object =
     login stored then is still found."""
     endpoint = creds.token_url or creds.issuer or flow.token_url or profile.token_url or ""
     parts = ["m2mauth-v1", profile.name, endpoint, _identity(creds), creds.scope or ""]
+    if flow.grant == "token_exchange":
+        # An exchanged token is for one audience / resource / token type: another gets another token.
+        wanted = (creds.audience, creds.resource, creds.requested_token_type, creds.subject_token_type)
+        parts.append("exchange=" + "|".join(value or "" for value in wanted))
     material = secret_material(creds)
     if material:
         parts.append("fp=" + (fingerprint(store_fingerprint_key(store), material) or ""))
@@ -387,6 +393,16 @@ class TokenSource:
             try:
                 new = self._fetch(stored)
             except M2MAuthError as error:
+                if stored is not None and state == STALE and not force and error.code == SUBJECT_TOKEN_EXPIRED:
+                    log.warning(
+                        "%s: the subject token can no longer be exchanged (%s); using the current token, "
+                        "valid for %d s more: pass a new subject_token= before then",
+                        self.profile.name,
+                        error.code,
+                        stored.seconds_left(self._now()) or 0,
+                    )
+                    self._memory = stored
+                    return stored
                 if stored is not None and state == STALE and not force and is_transient(error):
                     log.warning(
                         "token refresh failed (%s); using the current token, valid for %d s more",
@@ -408,16 +424,8 @@ class TokenSource:
                 )
             if new.refresh_token is None and stored is not None and stored.refresh_token:
                 # RFC 6749 §6: without a new refresh token the old one stays valid; keep it.
-                new = Token(
-                    new.access_token,
-                    new.token_type,
-                    new.expires_at,
-                    stored.refresh_token,
-                    new.scope,
-                    new.id_token,
-                    stored.refresh_expires_at,
-                    new.issued_at,
-                    new.raw,
+                new = dataclasses.replace(
+                    new, refresh_token=stored.refresh_token, refresh_expires_at=stored.refresh_expires_at
                 )
             if self._keeper is not None:
                 self._keeper.keep(new)  # the credential first: a crash after this loses only the cache
@@ -439,6 +447,10 @@ class TokenSource:
         return None
 
     def _fetch(self, stored: Token | None) -> Token:
+        if self._flow.grant == "token_exchange":
+            # RFC 8693: renewal repeats the exchange with the same subject token (never a refresh
+            # token, which could outlive it); an expired subject token ends in subject_token_expired.
+            return self._exchange(self._flow, {})
         refresh_flow = self._refresh_flow()
         # The kept newest token of the chain wins over a cache's copy (another run may have rotated it).
         kept = self._keeper.newest() if self._keeper is not None else None

@@ -58,6 +58,7 @@ def token_to_record(token: Token) -> dict[str, Any]:
         "refresh_expires_at": epoch(token.refresh_expires_at),
         "scope": token.scope,
         "id_token": token.id_token,
+        **({"issued_token_type": token.issued_token_type} if token.issued_token_type else {}),
     }
     if token.header_name != "Authorization":  # a profile's own header (presentation.py); else as before
         record["header_name"] = token.header_name
@@ -95,6 +96,7 @@ def token_from_record(record: Any) -> Token | None:
         refresh_expires_at=when("refresh_expires_at"),
         issued_at=when("issued_at"),
         header_name=text("header_name") or "Authorization",
+        issued_token_type=text("issued_token_type"),
     )
 
 

@@ -25,6 +25,7 @@ SECRET_FIELDS = frozenset(
         "refresh_token",
         "refreshToken",
         "device_code",
+        "subject_token",
         "code",
         "authorization",
         "token",  # USGS M2M's login-token body: the application token

@@ -105,6 +105,7 @@ class Token:
     issued_at: datetime | None = None
     raw: Mapping[str, Any] = field(default_factory=dict)  # the response minus secret members
     header_name: str = "Authorization"  # where the API takes it (presentation.py; USGS: X-Auth-Token)
+    issued_token_type: str | None = None  # RFC 8693 §2.2.1: what a token exchange issued
 
     @property
     def expires_in(self) -> int | None:
@@ -146,6 +147,7 @@ class Token:
             "scope": self.scope,
             "id_token": secret(self.id_token),
             "refresh_expires_at": self.refresh_expires_at.isoformat() if self.refresh_expires_at else None,
+            **({"issued_token_type": self.issued_token_type} if self.issued_token_type else {}),
         }
 
     def __repr__(self) -> str:
@@ -341,6 +343,7 @@ def parse_token_response(
     refresh_in = _seconds(data.get("refresh_expires_in"))
     scope = data.get("scope") if isinstance(data.get("scope"), str) else None
     id_token = data.get("id_token") if isinstance(data.get("id_token"), str) else None
+    issued_type = data.get("issued_token_type")
     raw = {k: v for k, v in data.items() if k not in _SECRET_KEYS}
     return Token(
         access_token=access_token,
@@ -352,4 +355,5 @@ def parse_token_response(
         refresh_expires_at=_utc(now + refresh_in) if refresh_in else None,
         issued_at=_utc(now),
         raw=raw,
+        issued_token_type=issued_type if isinstance(issued_type, str) and issued_type else None,
     )

@@ -20,6 +20,7 @@ from .arguments import check_options, check_timeout
 from .errors import ConfigError, TokenEndpointError, TransportError
 from .profiles import Flow, Profile
 from .response_mapping import parse_mapped_response
+from .token_exchange import is_token_exchange, subject_token_refused
 from .token_request import SECRET_FIELDS, TokenRequest
 from .tokens import Token, error_from_response, parse_token_response
 
@@ -244,7 +245,10 @@ def exchange(
         err.retry_after = response.headers.get("Retry-After")
         if err.code == "invalid_grant" and _is_refresh(request):
             err.hint = REFRESH_REFUSED_HINT
-        raise with_profile_hint(err, profile) from None
+        err = with_profile_hint(err, profile)
+        if is_token_exchange(request):
+            err = subject_token_refused(err)
+        raise err from None
 
 
 REFRESH_REFUSED_HINT = (

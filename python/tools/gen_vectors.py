@@ -73,6 +73,14 @@ NOTES: dict[str, dict[str, str]] = {
     },
     "ClientCredentialsGrant": {"description": "Client credentials grant.", "reference": "RFC 6749 §4.4"},
     "DeviceCodeGrant": {"description": "Polling the token endpoint in the device flow.", "reference": "RFC 8628 §3.4"},
+    "TokenExchangeGrant": {
+        "description": "OAuth 2.0 token exchange: a subject token for a token meant for another audience.",
+        "reference": "RFC 8693 §2.1",
+    },
+    "SubjectTokenExpired": {
+        "description": "The subject token is a JWT whose exp is at or before now: it cannot be exchanged.",
+        "reference": "RFC 8693 §2.1, RFC 7519 §4.1.4",
+    },
     "KeyAlgorithmMismatch": {
         "description": "The requested algorithm does not fit the key (an RSA key asked for "
         "HS256: the httr2 jwt_encode_hmac pitfall).",

@@ -226,7 +226,8 @@ token_from_py <- function(x) {
     refresh_token = py_attr(x, "refresh_token"),
     scope = py_attr(x, "scope"),
     issued_at = time("issued_at"),
-    header_name = if (reticulate::py_has_attr(x, "header_name")) py_attr(x, "header_name") else "Authorization"
+    header_name = if (reticulate::py_has_attr(x, "header_name")) py_attr(x, "header_name") else "Authorization",
+    issued_token_type = py_attr(x, "issued_token_type")
   )
 }
 

@@ -2,19 +2,20 @@
 # prints its access or refresh token, whatever the printing function (print, format, str).
 
 new_token <- function(access_token, token_type = "Bearer", expires_at = NULL, refresh_token = NULL,
-                      scope = NULL, issued_at = NULL, header_name = "Authorization") {
-  structure(
-    list(
-      access_token = access_token,
-      token_type = token_type %||% "Bearer", # "" for a bare token in its own header (USGS M2M)
-      header_name = header_name %||% "Authorization",
-      expires_at = expires_at,
-      refresh_token = refresh_token,
-      scope = scope,
-      issued_at = issued_at
-    ),
-    class = "m2mauth_token"
+                      scope = NULL, issued_at = NULL, header_name = "Authorization",
+                      issued_token_type = NULL) {
+  token <- list(
+    access_token = access_token,
+    token_type = token_type %||% "Bearer", # "" for a bare token in its own header (USGS M2M)
+    header_name = header_name %||% "Authorization",
+    expires_at = expires_at,
+    refresh_token = refresh_token,
+    scope = scope,
+    issued_at = issued_at
   )
+  # RFC 8693: what a token exchange issued (absent for every other grant).
+  token$issued_token_type <- issued_token_type
+  structure(token, class = "m2mauth_token")
 }
 
 format_seconds <- function(seconds) {

@@ -66,6 +66,7 @@ KNOWN_ERROR_CODES = (
     "missing_credential",
     "password_login_retired",
     "invalid_credential",
+    "subject_token_expired",
 )
 
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
@@ -808,6 +809,19 @@ def _rule_missing_credential(test: JsonObject, ctx: GroupContext) -> None:
         raise VectorError("error_code", f"missing_credential, but input gives {given}")
 
 
+def _rule_subject_token_expired(test: JsonObject, ctx: GroupContext) -> None:
+    """RFC 8693 token exchange: the subject token is a JWT whose exp is at or before input.now."""
+    test_input = _obj(test.get("input"))
+    token, now = test_input.get("subject_token"), test_input.get("now")
+    parts = token.split(".") if isinstance(token, str) else []
+    claims = _json_object(b64url_decode(parts[1]).decode("utf-8")) if len(parts) == 3 else None
+    exp = claims.get("exp") if claims is not None else None
+    if not isinstance(exp, int) or not isinstance(now, int):
+        raise VectorError("error_code", "subject_token_expired needs a JWT input.subject_token with exp and input.now")
+    if exp > now:
+        raise VectorError("error_code", f"subject_token_expired, but exp {exp} is after now {now}")
+
+
 _ERROR_RULES: dict[str, Callable[[JsonObject, GroupContext], None]] = {
     "key_algorithm_mismatch": _rule_key_algorithm_mismatch,
     "lifetime_exceeded": _rule_lifetime_exceeded,
@@ -816,6 +830,7 @@ _ERROR_RULES: dict[str, Callable[[JsonObject, GroupContext], None]] = {
     "missing_credential": _rule_missing_credential,
     "password_login_retired": _rule_password_login_retired,
     "invalid_credential": _rule_invalid_credential,
+    "subject_token_expired": _rule_subject_token_expired,
 }
 _STAGES: tuple[Callable[[JsonObject, GroupContext], None], ...] = (
     check_intermediate,

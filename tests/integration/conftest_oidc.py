@@ -245,6 +245,12 @@ class OidcProvider:
     introspector_id: str
     introspector_secret: str
     ttl: Mapping[str, int]
+    # RFC 8693 token exchange (server.mjs registers the grant): the subject token comes from
+    # subject_client (client_credentials, client_secret_basic); each exchanging client uses one
+    # client authentication method: method -> (client id, secret or None for private_key_jwt).
+    subject_client: tuple[str, str] = ("", "")
+    exchange_clients: Mapping[str, tuple[str, str | None]] = field(default_factory=dict)
+    exchanged_ttl: int = 0
 
     @property
     def token_url(self) -> str:
@@ -373,9 +379,65 @@ def _stop(process: subprocess.Popen[bytes], pid: int) -> None:
             process.stdin.close()
 
 
-def build_config(public_jwks: Mapping[str, Any], introspector_secret: str, password: str) -> dict[str, Any]:
-    """The server's JSON configuration: client metadata as oidc-provider takes it, accounts, TTLs."""
+TOKEN_EXCHANGE_GRANT = "urn:ietf:params:oauth:grant-type:token-exchange"
+SUBJECT_CLIENT_ID = "m2m-subject"
+#: Seconds an exchanged token lasts: shorter than the subject token's 4 s, so a renewal by a
+#: repeated exchange happens while the subject token is still valid.
+EXCHANGED_TTL = 2
+
+
+def exchange_client_ids() -> dict[str, str]:
     return {
+        method: f"m2m-exchange-{method.replace('_', '-')}"
+        for method in ("client_secret_basic", "client_secret_post", "client_secret_jwt", "private_key_jwt")
+    }
+
+
+def _exchange_clients(
+    public_jwks: Mapping[str, Any], secrets_by_method: Mapping[str, str | None]
+) -> list[dict[str, Any]]:
+    clients = []
+    for method, client_id in exchange_client_ids().items():
+        client: dict[str, Any] = {
+            "client_id": client_id,
+            "token_endpoint_auth_method": method,
+            "grant_types": [TOKEN_EXCHANGE_GRANT],
+            "response_types": [],
+            "redirect_uris": [],
+            "scope": M2M_SCOPE,
+        }
+        if method == "private_key_jwt":
+            client.update(jwks=dict(public_jwks), token_endpoint_auth_signing_alg="RS256")
+        else:
+            client["client_secret"] = secrets_by_method[method]
+        clients.append(client)
+    return clients
+
+
+def build_config(
+    public_jwks: Mapping[str, Any],
+    introspector_secret: str,
+    password: str,
+    subject_secret: str = "",
+    exchange_secrets: Mapping[str, str | None] | None = None,
+) -> dict[str, Any]:
+    """The server's JSON configuration: client metadata as oidc-provider takes it, accounts, TTLs."""
+    extra_clients: list[dict[str, Any]] = []
+    if exchange_secrets is not None:
+        extra_clients = [
+            {
+                "client_id": SUBJECT_CLIENT_ID,
+                "client_secret": subject_secret,
+                "token_endpoint_auth_method": "client_secret_basic",
+                "grant_types": ["client_credentials"],
+                "response_types": [],
+                "redirect_uris": [],
+                "scope": M2M_SCOPE,
+            },
+            *_exchange_clients(public_jwks, exchange_secrets),
+        ]
+    return {
+        "tokenExchange": {"exchangedTtl": EXCHANGED_TTL},
         "port": 0,
         "ttl": TTL,
         "scopes": [M2M_SCOPE, "email"],
@@ -412,6 +474,7 @@ def build_config(public_jwks: Mapping[str, Any], introspector_secret: str, passw
                 "response_types": [],
                 "redirect_uris": [],
             },
+            *extra_clients,
         ],
     }
 
@@ -437,7 +500,12 @@ def run_oidc_provider(workdir: Path, say: Any = print) -> Iterator[OidcProvider]
     password = secrets.token_urlsafe(12)
 
     config_path = workdir / "oidc-provider.json"
-    config_path.write_text(json.dumps(build_config(public_jwks, introspector_secret, password), indent=1), "utf-8")
+    subject_secret = secrets.token_urlsafe(24)
+    exchange_secrets: dict[str, str | None] = {
+        method: (None if method == "private_key_jwt" else secrets.token_urlsafe(48)) for method in exchange_client_ids()
+    }
+    config = build_config(public_jwks, introspector_secret, password, subject_secret, exchange_secrets)
+    config_path.write_text(json.dumps(config, indent=1), "utf-8")
     ready_path = workdir / "oidc-provider-ready.json"
     ready_path.unlink(missing_ok=True)
     log_path = workdir / "oidc-provider.log"
@@ -506,6 +574,9 @@ def run_oidc_provider(workdir: Path, say: Any = print) -> Iterator[OidcProvider]
             introspector_id=INTROSPECTOR_ID,
             introspector_secret=introspector_secret,
             ttl=dict(TTL),
+            subject_client=(SUBJECT_CLIENT_ID, subject_secret),
+            exchange_clients={m: (exchange_client_ids()[m], exchange_secrets[m]) for m in exchange_client_ids()},
+            exchanged_ttl=EXCHANGED_TTL,
         )
     finally:
         _stop(process, pid)

@@ -1153,7 +1153,7 @@ def test_command_line_server_prints_commands_that_get_tokens(tmp_path: Path, kin
         assert info["token_urls"]["openaire"] == info["base_url"] + "/uoa-user-management/api/users/getAccessToken"
         assert info["openaire_service_token_url"] == info["base_url"] + "/oidc/token"
         creds = json.loads(Path(info["credentials_file"]).read_text(encoding="utf-8"))
-        secret_names = ("secret", "client_secret", "password", "refresh_token")
+        secret_names = ("secret", "client_secret", "password", "refresh_token", "subject_token")
         shown = [v for c in creds.values() for k, v in c.items() if k in secret_names and v in text]
         assert shown == []
         commands = printed_commands(text)

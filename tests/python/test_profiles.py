@@ -17,6 +17,7 @@ SHIPPED = [
     "clms",
     "disruptive-technologies",
     "earthdata",
+    "egi-checkin",
     "esa-maap",
     "eumetsat",
     "generic",

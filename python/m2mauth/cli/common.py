@@ -35,6 +35,7 @@ SECRET_OPTIONS = (
     "application_token",
     "access_token",
     "totp",
+    "subject_token",
 )
 #: Secrets that are fine on the command line: a one-time code is spent and stale within a minute.
 ONE_TIME_OPTIONS = ("totp",)

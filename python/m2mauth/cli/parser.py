@@ -54,13 +54,29 @@ def _credential_options() -> argparse.ArgumentParser:
         metavar="URL",
         help="the device authorization endpoint, for a server whose metadata names none (device login)",
     )
-    group.add_argument("--audience", metavar="AUD", help="the grant's aud, where the profile lets you set it")
+    group.add_argument(
+        "--audience",
+        metavar="AUD",
+        help="who the token is for: the grant's aud where the profile lets you set it; token exchange: audience",
+    )
     group.add_argument("--key-password", metavar="PASSPHRASE", help="passphrase of an encrypted key, or '-'")
     group.add_argument(
         "--application-token", metavar="TOKEN", help="USGS M2M application token (with --username), or '-' for stdin"
     )
     group.add_argument(
         "--access-token", metavar="TOKEN", help="a ready token used as is (EARTHDATA_TOKEN), or '-' for stdin"
+    )
+    group.add_argument(
+        "--subject-token", metavar="TOKEN", help="token exchange (RFC 8693): the token to exchange, or '-' for stdin"
+    )
+    group.add_argument(
+        "--subject-token-type",
+        metavar="URI",
+        help="its RFC 8693 token type (default urn:ietf:params:oauth:token-type:access_token)",
+    )
+    group.add_argument("--resource", metavar="URI", help="token exchange: the resource the new token is for")
+    group.add_argument(
+        "--requested-token-type", metavar="URI", help="token exchange: the RFC 8693 token type to ask for"
     )
     group.add_argument("--auth-method", choices=AUTH_METHODS, help="client authentication, where a flow offers several")
     group.add_argument(

@@ -25,6 +25,7 @@ from .endpoint import (
     run_exchange,
 )
 from .environment import clock_check, proxy_check
+from .exchange import flow_checks
 from .keyfile import assertion_alg, key_check, key_file_checks, load_signing_key, service_key_token_uri
 from .provider_files import credential_file_checks, offline_token_check, with_checks
 from .report import FAIL, OK, SKIP, Check, Report
@@ -135,6 +136,8 @@ def _run(
                 details={"flow": chosen.name, "grant": chosen.grant, "names": names, "from_env": list(creds.from_env)},
             )
         )
+
+    checks += flow_checks(prof, chosen, creds, now)  # token exchange's subject token, EGI's refresh scope
 
     # Key files, the key and the algorithm.
     file_checks, files_found = key_file_checks(creds, given, prof, platform)

@@ -79,6 +79,7 @@ def _register_demo_credentials(provider: LocalProvider) -> dict[str, Any]:
     provider.add_earthdata_user(earthdata["username"], earthdata["password"])
     creds.update({"usgs-m2m": usgs, "earthdata": earthdata})
     creds.update(_cdse_demo_credentials(provider))
+    creds["egi-checkin"] = _egi_exchange_credentials(provider)
     return creds
 
 
@@ -97,6 +98,25 @@ def _cdse_demo_credentials(provider: LocalProvider) -> dict[str, Any]:
     hub = {"client_id": "sentinel-hub-" + secrets.token_hex(6), "client_secret": secrets.token_urlsafe(24)}
     provider.add_client("sentinel-hub", hub["client_id"], hub["client_secret"])
     return {"cdse": cdse, "sentinel-hub": hub}
+
+
+def _egi_exchange_credentials(provider: LocalProvider) -> dict[str, str]:
+    """An EGI Check-in client, and a subject token (an access token of another client, valid for
+    the server's token lifetime) for the token exchange example."""
+    from ..api import fetch_token
+
+    source_id, source_secret = "egi-portal-" + secrets.token_hex(6), secrets.token_urlsafe(24)
+    provider.add_client("egi-checkin", source_id, source_secret)
+    client = {"client_id": "egi-checkin-" + secrets.token_hex(6), "client_secret": secrets.token_urlsafe(24)}
+    provider.add_client("egi-checkin", client["client_id"], client["client_secret"])
+    subject = fetch_token(
+        "egi-checkin",
+        token_url=provider.token_url("egi-checkin"),
+        client_id=source_id,
+        client_secret=source_secret,
+        scope="openid profile",
+    )
+    return {**client, "audience": client["client_id"], "subject_token": subject.access_token}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -49,6 +49,10 @@ def _recipes(token_urls: Mapping[str, str]) -> tuple[_Recipe, ...]:
         _Recipe("esa-maap", token_urls["esa-maap"], ("client_id",), "refresh_token", ("client_secret",)),
         _Recipe("usgs-m2m", token_urls["usgs-m2m"], ("username",), "application_token"),
         _Recipe("earthdata", token_urls["earthdata"], ("username",), "password"),
+        # RFC 8693 token exchange: the subject token on stdin, the client secret in M2MAUTH_CLIENT_SECRET.
+        _Recipe(
+            "egi-checkin", token_urls["egi-checkin"], ("client_id", "audience"), "subject_token", ("client_secret",)
+        ),
         _Recipe("generic", token_urls["generic"], ("client_id",), "client_secret"),  # last: readers wait for it
     )
 

@@ -31,6 +31,7 @@ from ._clientauth import (
     authenticate,
     require_client,
 )
+from ._device import device_answer, poll_error
 from ._http import Form, OAuthError, Request, Response, json_response, require_form
 from ._jose import (
     MalformedJWT,
@@ -212,18 +213,7 @@ def device_authorization(state: State, req: Request) -> Response:
         state, req, form, profile=GENERIC, token_url=state.url(GENERIC_TOKEN_PATH), policy=ANY_CLIENT
     ).client
     grant = state.new_device_grant(client.client_id, subject="generic-user", scope=form.get("scope"))
-    verification_uri = state.url(GENERIC_VERIFICATION_PATH)
-    return json_response(
-        200,
-        {
-            "device_code": grant.device_code,
-            "user_code": grant.user_code,
-            "verification_uri": verification_uri,
-            "verification_uri_complete": f"{verification_uri}?user_code={grant.user_code}",
-            "expires_in": state.device_code_lifetime,
-            "interval": grant.interval,
-        },
-    )
+    return device_answer(state, grant, state.url(GENERIC_VERIFICATION_PATH))
 
 
 def _poll(state: State, form: Form, client_id: str) -> Response:
@@ -242,5 +232,4 @@ def _poll(state: State, form: Form, client_id: str) -> Response:
         "pending": ("authorization_pending", "The user has not approved yet"),
         "denied": ("access_denied", "The user denied the request"),
     }
-    error, description = errors.get(outcome, ("invalid_grant", "Invalid device code"))
-    raise OAuthError(error, description)
+    raise poll_error(outcome, errors)

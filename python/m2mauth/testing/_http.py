@@ -31,6 +31,7 @@ SECRET_FIELDS = frozenset(
         "refreshToken",
         "device_code",
         "token",  # EDL's revoke_token?token=..., USGS's login-token field
+        "subject_token",
     }
 )
 

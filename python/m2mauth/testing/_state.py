@@ -29,9 +29,10 @@ EARTHDATA = "earthdata"
 EUMETSAT = "eumetsat"
 MAAP = "esa-maap"
 SENTINEL_HUB = "sentinel-hub"
+EGI = "egi-checkin"
 
 PROFILES: tuple[str, ...] = (
-    CLMS, DT, OPENAIRE, CLIMATE_ENGINE, CDSE, GENERIC, EUMETSAT, MAAP, USGS, EARTHDATA, SENTINEL_HUB
+    CLMS, DT, OPENAIRE, CLIMATE_ENGINE, CDSE, GENERIC, EUMETSAT, MAAP, USGS, EARTHDATA, SENTINEL_HUB, EGI
 )
 _ALIASES = {
     "dt": DT,
@@ -47,6 +48,8 @@ _ALIASES = {
     "edl": EARTHDATA,
     "sentinelhub": SENTINEL_HUB,
     "sentinel_hub": SENTINEL_HUB,
+    "egi": EGI,
+    "egi_checkin": EGI,
 }
 
 # Paths mirror the real services.

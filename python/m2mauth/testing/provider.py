@@ -4,7 +4,7 @@ A :class:`http.server.ThreadingHTTPServer` on 127.0.0.1 (a free port unless one 
 served by a daemon thread, routing each path to the endpoint module of the provider it
 emulates. Fault injection, request counting and the redacted request log live here; the
 protocol logic lives in the ``_clms``, ``_dt``, ``_openaire``, ``_climate_engine``,
-``_cdse``, ``_generic``, ``_eumetsat`` and ``_maap`` modules.
+``_cdse``, ``_egi``, ``_generic``, ``_eumetsat`` and ``_maap`` modules.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from . import (
     _clms,
     _dt,
     _earthdata,
+    _egi,
     _eumetsat,
     _generic,
     _maap,
@@ -75,6 +76,7 @@ from ._state import (
     DT,
     DT_TOKEN_PATH,
     EARTHDATA,
+    EGI,
     EUMETSAT,
     GENERIC,
     GENERIC_DEVICE_PATH,
@@ -220,6 +222,11 @@ _ROUTES: dict[str, _Route] = {
     _earthdata.REVOKE_PATH: _Route(EARTHDATA, ("POST",), _earthdata.revoke, False),
     _eumetsat.EUMETSAT_TOKEN_PATH: _Route(EUMETSAT, ("POST",), _eumetsat.token_endpoint, True),
     _maap.MAAP_TOKEN_PATH: _Route(MAAP, ("POST",), _maap.token_endpoint, True),
+    _egi.EGI_TOKEN_PATH: _Route(EGI, ("POST",), _egi.token_endpoint, True),
+    _egi.EGI_DISCOVERY_PATH: _Route(EGI, ("GET",), _egi.discovery, False),
+    _egi.EGI_CERTS_PATH: _Route(EGI, ("GET",), _egi.certs, False),
+    _egi.EGI_DEVICE_PATH: _Route(EGI, ("POST",), _egi.device_authorization, False),
+    _egi.EGI_VERIFICATION_PATH: _Route(EGI, ("GET",), _cdse.verification_page, False),
 }
 
 _HTML_PAGE = """<html>
@@ -628,34 +635,38 @@ class LocalProvider(ProviderLogins):
             EUMETSAT: _eumetsat.EUMETSAT_TOKEN_PATH,
             MAAP: _maap.MAAP_TOKEN_PATH,
             SENTINEL_HUB: SH_TOKEN_PATH,
+            EGI: _egi.EGI_TOKEN_PATH,
         }
         return self._state.url(paths[name])
 
     def issuer_url(self, profile: str = CDSE) -> str:
-        """The issuer for discovery-based clients: CDSE's Keycloak realm (OpenID discovery) or
-        the generic server's base URL (RFC 8414 metadata only)."""
-        if self._device_profile(profile) == GENERIC:
+        """The issuer for discovery-based clients: CDSE's or EGI Check-in's Keycloak realm (OpenID
+        discovery), or the generic server's base URL (RFC 8414 metadata only)."""
+        name = self._device_profile(profile)
+        if name == GENERIC:
             return self.base_url
-        return self._state.url(CDSE_REALM_PATH)
+        return self._state.url(_egi.EGI_REALM_PATH if name == EGI else CDSE_REALM_PATH)
 
     def discovery_url(self, profile: str = CDSE) -> str:
         """CDSE: ``<issuer>/.well-known/openid-configuration``; generic:
         ``<issuer>/.well-known/oauth-authorization-server`` (RFC 8414)."""
-        if self._device_profile(profile) == GENERIC:
+        name = self._device_profile(profile)
+        if name == GENERIC:
             return self._state.url(GENERIC_METADATA_PATH)
-        return self._state.url(CDSE_DISCOVERY_PATH)
+        return self._state.url(_egi.EGI_DISCOVERY_PATH if name == EGI else CDSE_DISCOVERY_PATH)
 
     def device_authorization_url(self, profile: str = CDSE) -> str:
-        """The RFC 8628 device authorization endpoint of ``cdse-openeo`` or ``generic``."""
-        if self._device_profile(profile) == GENERIC:
+        """The RFC 8628 device authorization endpoint of ``cdse-openeo``, ``egi-checkin`` or ``generic``."""
+        name = self._device_profile(profile)
+        if name == GENERIC:
             return self._state.url(GENERIC_DEVICE_PATH)
-        return self._state.url(CDSE_DEVICE_PATH)
+        return self._state.url(_egi.EGI_DEVICE_PATH if name == EGI else CDSE_DEVICE_PATH)
 
     @staticmethod
     def _device_profile(profile: str) -> str:
         name = canonical_profile(profile)
-        if name not in (CDSE, GENERIC):
-            raise ValueError("only the 'cdse-openeo' and 'generic' profiles have this endpoint")
+        if name not in (CDSE, GENERIC, EGI):
+            raise ValueError("only the 'cdse-openeo', 'egi-checkin' and 'generic' profiles have this endpoint")
         return name
 
     def now(self) -> float:
@@ -714,7 +725,7 @@ class LocalProvider(ProviderLogins):
         public_jwk: Mapping[str, Any] | None = None,
     ) -> None:
         """Register an OAuth client of ``openaire``, ``climate-engine``, ``cdse-openeo``,
-        ``generic``, ``esa-maap`` or ``eumetsat`` (an API key: consumer key and secret): a secret
+        ``egi-checkin``, ``generic``, ``esa-maap`` or ``eumetsat`` (an API key: consumer key and secret): a secret
         (basic, post, client_secret_jwt), a public JWK (private_key_jwt), both, or neither (a
         public client; cdse-openeo and generic)."""
         name = canonical_profile(profile)
@@ -779,7 +790,11 @@ class LocalProvider(ProviderLogins):
             if client_id is not None and self._state.client(GENERIC, client_id) is None:
                 raise ValueError(f"no generic client {client_id!r}: add_client() it first")
             return self._state.issue_refresh_token(GENERIC, client_id or "generic-user", client_id)
-        raise ValueError("refresh tokens exist for openaire, cdse-openeo and generic only")
+        if name == EGI:  # as the Check-in Token Portal hands them out: bound to a client
+            if client_id is None or self._state.client(EGI, client_id) is None:
+                raise ValueError("an egi-checkin refresh token is bound to a client: add_client() it and name it")
+            return self._state.issue_refresh_token(EGI, "egi-user@egi.eu", client_id)
+        raise ValueError("refresh tokens exist for openaire, cdse-openeo, egi-checkin and generic only")
 
     def issue_offline_token(
         self, client_id: str, *, issued_at: float | None = None, lifetime: int | None = _maap.OFFLINE_TOKEN_LIFETIME

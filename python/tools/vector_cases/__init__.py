@@ -16,9 +16,11 @@ from . import (
     clms,
     disruptive_technologies,
     earthdata,
+    egi_checkin,
     generic,
     openaire,
     sentinel_hub,
+    token_exchange,
     usgs_m2m,
 )
 from .common import VectorFile
@@ -34,6 +36,8 @@ MODULES: tuple[ModuleType, ...] = (
     earthdata,
     cdse,
     sentinel_hub,
+    token_exchange,
+    egi_checkin,
 )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 NOW = 1767225600  # 2026-01-01T00:00:00Z
@@ -16,6 +17,10 @@ KEY_FILES = {
     "service_key": "keys/test-clms-service-key.json",
     "rsa_jwk": "keys/test-rsa-2048.jwk.json",
 }
+
+
+#: The HMAC test key's text, as a client secret (client_secret_jwt cases whose group key is "hmac").
+HMAC_SECRET = (Path(__file__).resolve().parents[3] / "spec" / KEY_FILES["hmac"]).read_text(encoding="utf-8")
 
 
 def key_ref(name: str) -> dict[str, str]:

@@ -303,6 +303,10 @@ replay_openssl <- function(test, group, spec, profile_dir = file.path(spec, "pro
       add("usgs-m2m was given a password", identical(input$profile, "usgs-m2m") && !is.null(input$password))
     } else if (identical(code, "invalid_credential")) {
       add("the Basic login's username holds ':' (RFC 7617)", grepl(":", input$username %||% "", fixed = TRUE))
+    } else if (identical(code, "subject_token_expired")) {
+      parts <- strsplit(input$subject_token %||% "", ".", fixed = TRUE)[[1]]
+      exp <- if (length(parts) == 3) jsonlite::fromJSON(rawToChar(b64url_decode(parts[[2]])))$exp else NULL
+      add("the JWT subject token's exp is not after now", !is.null(exp) && exp <= input$now)
     } else {
       add(paste("invalid:", code), NA, "no R-side check for this error code")
     }

@@ -133,7 +133,7 @@ expect_no_leak <- function(watch, log = NULL, openaire_get = TRUE) {
 provider_secrets <- function(watch, provider) {
   creds <- jsonlite::read_json(provider$credentials_file)
   for (profile in names(creds)) {
-    for (name in c("client_secret", "secret", "password", "refresh_token")) {
+    for (name in c("client_secret", "secret", "password", "refresh_token", "subject_token")) {
       forbid(watch, paste(profile, name), creds[[profile]][[name]])
     }
   }

@@ -5,6 +5,8 @@ credential_names <- c(
   "service_key", "client_id", "client_secret", "private_key", "key_id", "secret", "email", "username",
   "password", "refresh_token", "scope", "token_url", "issuer", "audience", "key_password", "application_token"
 )
+# RFC 8693 token exchange.
+credential_names <- c(credential_names, "subject_token", "subject_token_type", "resource", "requested_token_type")
 
 resolve_input <- function(value, spec) {
   if (is.list(value) && identical(names(value), "file")) {

@@ -244,6 +244,56 @@ function interactionRoutes(provider, config) {
   };
 }
 
+// RFC 8693 token exchange. oidc-provider 9 has no token-exchange feature of its own; its documented
+// extension point for grants is registerGrantType(). oidc-provider still authenticates the client
+// (any of its token endpoint auth methods), parses and limits the parameters and writes the
+// answer; this handler only decides on the subject token, which must be an access token this
+// provider issued (looked up in oidc-provider's own token store, expiry included).
+const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
+
+function registerTokenExchange(provider, config) {
+  const exchangedTtl = config.tokenExchange?.exchangedTtl;
+  async function tokenExchange(ctx) {
+    const { params, client } = ctx.oidc;
+    if (!params.subject_token) throw new errors.InvalidRequest('missing required parameter subject_token');
+    if ((params.subject_token_type ?? ACCESS_TOKEN_TYPE) !== ACCESS_TOKEN_TYPE) {
+      throw new errors.InvalidRequest('unsupported subject_token_type');
+    }
+    if (params.requested_token_type && params.requested_token_type !== ACCESS_TOKEN_TYPE) {
+      throw new errors.InvalidRequest('unsupported requested_token_type');
+    }
+    const subject = (await provider.ClientCredentials.find(params.subject_token))
+      ?? (await provider.AccessToken.find(params.subject_token));
+    if (!subject || subject.isExpired) throw new errors.InvalidGrant('subject token is invalid or expired');
+    if (params.audience && !(await provider.Client.find(params.audience))) {
+      throw new errors.InvalidTarget('audience is not a registered client');
+    }
+    const held = new Set((subject.scope ?? '').split(' ').filter(Boolean));
+    const wanted = (params.scope ?? '').split(' ').filter(Boolean);
+    if (wanted.some((scope) => !held.has(scope))) throw new errors.InvalidScope('scope exceeds the subject token', params.scope);
+    const token = new provider.ClientCredentials({
+      client,
+      scope: (wanted.length ? wanted : [...held]).join(' ') || undefined,
+      ...(exchangedTtl ? { expiresIn: exchangedTtl } : {}),
+    });
+    token.extra = { act_for: subject.clientId, aud: params.audience };
+    const value = await token.save();
+    ctx.body = {
+      access_token: value,
+      issued_token_type: ACCESS_TOKEN_TYPE,
+      token_type: 'Bearer',
+      expires_in: token.expiration,
+      ...(token.scope ? { scope: token.scope } : {}),
+    };
+  }
+  provider.registerGrantType(
+    TOKEN_EXCHANGE,
+    tokenExchange,
+    ['subject_token', 'subject_token_type', 'audience', 'resource', 'requested_token_type', 'scope'],
+  );
+}
+
 function writeReady(file, data) {
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
   fs.writeFileSync(tmp, JSON.stringify(data));
@@ -265,6 +315,7 @@ async function main() {
   const issuer = `http://127.0.0.1:${chosen}`;
 
   const provider = new Provider(issuer, buildConfiguration(config));
+  if (config.tokenExchange) registerTokenExchange(provider, config);
   provider.use(interactionRoutes(provider, config));
   for (const event of ['server_error', 'grant.error', 'introspection.error', 'device_authorization.error']) {
     provider.on(event, (ctx, error) => debug(event, error?.message, error?.error_description ?? ''));
