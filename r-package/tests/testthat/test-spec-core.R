@@ -7,6 +7,8 @@ credential_names <- c(
 )
 # RFC 8693 token exchange.
 credential_names <- c(credential_names, "subject_token", "subject_token_type", "resource", "requested_token_type")
+# CDSE: the one-time code of a two-factor account.
+credential_names <- c(credential_names, "totp")
 
 resolve_input <- function(value, spec) {
   if (is.list(value) && identical(names(value), "file")) {
