@@ -12,6 +12,10 @@
 #' @param python The Python that has m2mauth installed (default:
 #'   \code{M2MAUTH_PYTHON}, else the Python reticulate uses).
 #' @param timeout Seconds to wait for the server to start (or to stop).
+#' @param usgs_key_lifetime How long the USGS M2M emulation keeps an API key
+#'   valid, in seconds (default \code{NULL}: 2 hours, as USGS). Shorter than the
+#'   profile's 2 hours, the emulated API answers \code{AUTH_EXPIRED} to a key the
+#'   client still holds fresh: the case \code{\link{req_auth_m2m}()} renews.
 #' @return An \code{m2mauth_local_provider}: a list with \code{base_url},
 #'   \code{resource_url}, \code{service_key_file}, \code{credentials_file},
 #'   \code{token_urls} (one per profile) and \code{pid}.
@@ -22,8 +26,16 @@
 #' m2m_local_provider_stop(provider)
 #' }
 #' @export
-m2m_local_provider <- function(lifetime = 3600, python = NULL, timeout = 30) {
+m2m_local_provider <- function(lifetime = 3600, python = NULL, timeout = 30, usgs_key_lifetime = NULL) {
   check_arg(lifetime, "int", "lifetime")
+  check_arg(usgs_key_lifetime, "int", "usgs_key_lifetime", null_ok = TRUE)
+  if (!is.null(usgs_key_lifetime) && usgs_key_lifetime < 1) {
+    m2m_abort(
+      sprintf("`usgs_key_lifetime` must be at least 1 second, not %s.", format(usgs_key_lifetime)),
+      condition_classes("invalid_argument", "config"),
+      list(code = "invalid_argument", hint = "Pass a whole number of seconds, e.g. usgs_key_lifetime = 2.")
+    )
+  }
   check_arg(python, "string", "python", null_ok = TRUE)
   check_arg(timeout, "number", "timeout")
   if (!requireNamespace("jsonlite", quietly = TRUE)) {
@@ -37,8 +49,10 @@ m2m_local_provider <- function(lifetime = 3600, python = NULL, timeout = 30) {
   out <- tempfile("m2mauth-provider-", fileext = ".json")
   err <- tempfile("m2mauth-provider-", fileext = ".log")
   command <- sprintf(
-    "LD_LIBRARY_PATH=%s exec %s -m m2mauth.testing --lifetime %d >%s 2>%s </dev/null & echo $!",
-    shQuote(python_library_path()), shQuote(python), as.integer(lifetime), shQuote(out), shQuote(err)
+    "LD_LIBRARY_PATH=%s exec %s -m m2mauth.testing --lifetime %d%s >%s 2>%s </dev/null & echo $!",
+    shQuote(python_library_path()), shQuote(python), as.integer(lifetime),
+    if (is.null(usgs_key_lifetime)) "" else sprintf(" --usgs-key-lifetime %d", as.integer(usgs_key_lifetime)),
+    shQuote(out), shQuote(err)
   )
   pid <- suppressWarnings(as.integer(system2("sh", c("-c", shQuote(command)), stdout = TRUE)))
   if (length(pid) != 1 || is.na(pid)) {

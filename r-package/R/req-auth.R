@@ -1,5 +1,6 @@
-# httr2 integration: a request step that adds a bearer token, cached across calls and renewed
-# before it expires, and a perform wrapper that retries once with a fresh token on any 401.
+# httr2 integration: a request step that adds the token (Authorization: Bearer, or the profile's own
+# header), cached across calls and renewed before it expires, and a perform wrapper that retries
+# once with a fresh token on any 401 or on the API's own expiry answer.
 #
 # The token cache lives in this package (the$handles), one handle per profile + arguments. Each
 # handle asks the core's TokenSource for tokens (its own margin, single flight and store), or,
@@ -26,10 +27,15 @@
 #' retries once. \code{\link{m2m_req_perform}()} retries once on any 401.
 #'
 #' A profile whose API takes the token in its own header (\code{"usgs-m2m"}:
-#' \code{X-Auth-Token: <api key>}) is presented that way by
-#' \code{\link{m2m_req_perform}()}, which also renews once on the API's own
-#' expiry answer (USGS: \code{errorCode} \code{AUTH_EXPIRED}); perform such
-#' requests with it rather than \code{httr2::req_perform()}.
+#' \code{X-Auth-Token: <api key>}, no scheme) is presented that way, and the
+#' API's own expiry answer (USGS: \code{errorCode} \code{AUTH_EXPIRED}, which
+#' is not a 401) renews the key and retries once. \code{\link{m2m_req_perform}()}
+#' does both on every httr2. \code{httr2::req_perform()} does both on httr2 >=
+#' 1.0.6, which signs requests when they are sent (the retry needs the request to
+#' have no \code{httr2::req_retry()} of its own: yours replaces it); on older
+#' httr2 (Debian 12 has 0.2.2) it can only write \code{Authorization: Bearer},
+#' so it stops with an \code{m2mauth_error_presentation_needs_m2m_req_perform}
+#' error rather than send the key in the wrong header.
 #'
 #' @param req An httr2 request.
 #' @param profile A provider profile name (e.g. \code{"clms"}), a path to a
@@ -64,8 +70,93 @@ req_auth_m2m <- function(req, profile, ...) {
     flow_params = list(handle = handle),
     cache = handle_cache(handle)
   )
+  req <- present_at_send(req, handle)
   attr(req, "m2mauth") <- handle
   req
+}
+
+# httr2 >= 1.0.6 keeps the OAuth step as a signing function (policy auth_sign) that it calls just
+# before each send, retries included. Wrapping that function lets the profile's presentation
+# (presentation.py) choose the header at send time, as Auth does in Python; and a retry policy
+# whose is_transient() recognises the API's own expiry answer makes the next send renew the token.
+# Older httr2 signs once with Authorization: Bearer and offers no such hook: there the cache and
+# the flow refuse a token meant for another header (see refuse_unpresentable()).
+present_at_send <- function(req, handle) {
+  sign <- req$policies$auth_sign
+  handle$signs_at_send <- is.list(sign) && is.function(sign$fun)
+  if (!handle$signs_at_send) {
+    return(req)
+  }
+  req$policies$auth_sign$fun <- presenting_signer(sign$fun, handle)
+  if (is.null(req$policies$retry_max_tries) && is.null(req$policies$retry_max_wait)) {
+    req <- httr2::req_retry(
+      req,
+      max_tries = 2,
+      is_transient = expiry_answer_detector(handle),
+      backoff = function(i) 0
+    )
+  }
+  req
+}
+
+presenting_signer <- function(sign, handle) {
+  force(sign)
+  function(req, ...) {
+    req <- sign(req, ...)
+    token <- handle$token
+    if (is.null(token) || identical(token$header_name %||% "Authorization", "Authorization")) {
+      return(req)
+    }
+    httr2::req_headers(req, Authorization = NULL, !!!presented_header(token))
+  }
+}
+
+# The header a token goes in, as its profile says: X-Auth-Token: <key> for USGS M2M.
+presented_header <- function(token) {
+  value <- if (nzchar(token$token_type)) paste(token$token_type, token$access_token) else token$access_token
+  stats::setNames(list(value), token$header_name)
+}
+
+# httr2's is_transient() for the requests of one handle: TRUE only for the profile's own expiry
+# answer (never for a 401, which httr2 handles itself), and then the next send renews by force.
+# One function per handle, so m2m_req_perform() can tell this retry policy from the user's own.
+expiry_answer_detector <- function(handle) {
+  if (is.null(handle$expiry_detector)) {
+    handle$expiry_detector <- function(resp) {
+      if (httr2::resp_status(resp) == 401 || !presented_expired(resp, handle)) {
+        return(FALSE)
+      }
+      handle$httr2_token <- NULL
+      handle$cleared <- TRUE
+      TRUE
+    }
+  }
+  handle$expiry_detector
+}
+
+# On httr2 without send-time signing, a token for another header would go out as
+# Authorization: Bearer, which such an API ignores (USGS answers as if no key was sent).
+refuse_unpresentable <- function(handle) {
+  token <- handle$token
+  if (isTRUE(handle$signs_at_send) || is.null(token) ||
+    identical(token$header_name %||% "Authorization", "Authorization")) {
+    return(invisible())
+  }
+  m2m_abort(
+    sprintf(
+      "Profile %s sends its token as %s, which httr2 %s cannot do from httr2::req_perform().",
+      format_profile(handle$profile), token$header_name, format(utils::packageVersion("httr2"))
+    ),
+    condition_classes("presentation_needs_m2m_req_perform", "config"),
+    list(
+      code = "presentation_needs_m2m_req_perform",
+      hint = "Perform the request with m2mauth::m2m_req_perform(req), or update httr2 to 1.0.6 or later."
+    )
+  )
+}
+
+format_profile <- function(profile) {
+  if (is.character(profile) && length(profile) == 1) sprintf("\"%s\"", profile) else "(given as a list)"
 }
 
 #' Perform a request, renewing the token once on 401
@@ -89,8 +180,7 @@ m2m_req_perform <- function(req, ...) {
   if (is.null(handle$token) && has_token_source()) {
     # The profile decides the header (presentation), so know the token first; httr2's cache gets it
     # too, so its OAuth step does not take this first fetch for a refusal.
-    token <- handle_token(handle)
-    handle$httr2_token <- httr2::oauth_token(access_token = token$access_token, token_type = "bearer")
+    remember_for_httr2(handle, handle_token(handle))
   }
   if (!is.null(handle$token) && !identical(handle$token$header_name %||% "Authorization", "Authorization")) {
     return(perform_presented(req, handle, ...))
@@ -117,16 +207,28 @@ m2m_req_perform <- function(req, ...) {
 perform_presented <- function(req, handle, ...) {
   plain <- req
   plain$policies$auth_oauth <- NULL
+  plain$policies$auth_sign <- NULL
+  if (identical(plain$policies$retry_is_transient, handle$expiry_detector)) {
+    plain$policies[startsWith(names(plain$policies), "retry_")] <- NULL # ours: the renewal is done here
+  }
   send <- function(token) {
-    value <- if (nzchar(token$token_type)) paste(token$token_type, token$access_token) else token$access_token
-    headers <- stats::setNames(list(value), token$header_name)
-    httr2::req_perform(httr2::req_error(httr2::req_headers(plain, !!!headers), is_error = function(resp) FALSE), ...)
+    httr2::req_perform(
+      httr2::req_error(httr2::req_headers(plain, !!!presented_header(token)), is_error = function(resp) FALSE),
+      ...
+    )
   }
   first <- send(handle_token(handle))
   if (!presented_expired(first, handle)) {
     return(first)
   }
-  send(handle_token(handle, force = TRUE))
+  send(remember_for_httr2(handle, handle_token(handle, force = TRUE)))
+}
+
+# httr2's cache holds the token handle_token() last gave, so a later httr2::req_perform() of the same
+# request neither sends an older one nor takes the renewal for a refusal (see httr2_flow()).
+remember_for_httr2 <- function(handle, token) {
+  handle$httr2_token <- httr2::oauth_token(access_token = token$access_token, token_type = "bearer")
+  token
 }
 
 presented_expired <- function(resp, handle) {
@@ -170,6 +272,8 @@ token_handle <- function(profile, args) {
   handle$cleared <- FALSE
   handle$fetched <- 0L
   handle$forced <- 0L
+  handle$signs_at_send <- FALSE
+  handle$expiry_detector <- NULL
   the$handles <- c(the$handles, list(handle))
   handle
 }
@@ -205,6 +309,7 @@ token_is_fresh <- function(token, margin = NULL, now = Sys.time()) {
 handle_cache <- function(handle) {
   list(
     get = function() {
+      refuse_unpresentable(handle)
       if (token_is_fresh(handle$token, handle$margin)) handle$httr2_token else NULL
     },
     set = function(token) {
@@ -225,6 +330,7 @@ httr2_flow <- function(handle) {
   forced <- isTRUE(handle$cleared) || token_is_fresh(handle$token, handle$margin)
   handle$cleared <- FALSE
   token <- handle_token(handle, force = forced)
+  refuse_unpresentable(handle)
   # No expires_in: the cache above decides freshness with the core's margin, not httr2's 5 s.
   httr2::oauth_token(access_token = token$access_token, token_type = "bearer")
 }

@@ -133,6 +133,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="how client_secret_basic credentials are decoded (default: rfc)",
     )
     parser.add_argument("--device-interval", type=int, default=5, help="device flow polling interval (s)")
+    parser.add_argument(
+        "--usgs-key-lifetime",
+        type=int,
+        default=None,
+        help="how long the USGS M2M emulation keeps an API key valid, in seconds (default: 7200, as USGS); "
+        "shorter than the profile's 2 h, it answers AUTH_EXPIRED to a key the client still holds fresh",
+    )
     parser.add_argument("--verbose", action="store_true", help="log requests to stderr")
     parser.add_argument("--quiet", action="store_true", help="print only the JSON line (no example commands)")
     args = parser.parse_args(argv)
@@ -156,6 +163,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         port=args.port,
         basic_encoding=args.basic_encoding,
         device_interval=args.device_interval,
+        **({} if args.usgs_key_lifetime is None else {"usgs_key_lifetime": args.usgs_key_lifetime}),
     ) as provider:
         try:
             service_key = provider.make_clms_service_key()

@@ -19,8 +19,8 @@ fixture <- function(...) testthat::test_path("fixtures", ...)
 seed_grant <- function() readLines(fixture("clms-seed-grant.txt"), n = 1, warn = FALSE)
 
 # The local provider for the calling test, stopped (by pid) when the test ends.
-local_provider <- function(lifetime = 3600, env = parent.frame()) {
-  provider <- m2m_local_provider(lifetime = lifetime, timeout = 30)
+local_provider <- function(lifetime = 3600, env = parent.frame(), ...) {
+  provider <- m2m_local_provider(lifetime = lifetime, timeout = 30, ...)
   withr::defer(m2m_local_provider_stop(provider), envir = env)
   provider
 }

@@ -58,3 +58,79 @@ test_that("m2m_token() gets an Earthdata Login bearer token with Basic credentia
   resp <- httr2::req_perform(httr2::req_auth_bearer_token(httr2::request(provider$resource_url), token$access_token))
   expect_equal(httr2::resp_status(resp), 200)
 })
+
+usgs_request <- function(provider, url = provider$usgs_api_url) {
+  usgs <- provider_credentials(provider, "usgs-m2m")
+  req_auth_m2m(
+    httr2::req_timeout(httr2::request(url), 10), "usgs-m2m",
+    username = usgs$username, application_token = usgs$application_token,
+    token_url = provider$token_urls[["usgs-m2m"]]
+  )
+}
+
+test_that("httr2::req_perform() sends X-Auth-Token where httr2 signs at send time, and refuses otherwise", {
+  skip_if_no_core()
+  provider <- local_provider()
+  req <- usgs_request(provider)
+  handle <- attr(req, "m2mauth")
+  httr2_version <- utils::packageVersion("httr2")
+  if (httr2_version >= "1.3.0") expect_true(handle$signs_at_send)
+  if (httr2_version < "1.0.0") expect_false(handle$signs_at_send)
+  if (isTRUE(handle$signs_at_send)) {
+    body <- httr2::resp_body_json(httr2::req_perform(req))
+    expect_null(body$errorCode) # the emulated API answers AUTH_UNAUTHORIZED when X-Auth-Token is missing
+    expect_equal(body$data$totalHits, 1)
+    expect_equal(handle$fetched, 1L)
+  } else {
+    # httr2 0.2.2 can only write Authorization: Bearer: a clear error, not a request the API ignores.
+    expect_error(httr2::req_perform(req), class = "m2mauth_error_presentation_needs_m2m_req_perform")
+    cnd <- tryCatch(httr2::req_perform(req), m2mauth_error = function(cnd) cnd)
+    expect_match(cnd$hint, "m2m_req_perform", fixed = TRUE)
+    expect_false(grepl(handle$token$access_token, conditionMessage(cnd), fixed = TRUE))
+  }
+  # Either way m2m_req_perform() sends it, reusing the key already fetched.
+  body <- httr2::resp_body_json(m2m_req_perform(req))
+  expect_null(body$errorCode)
+  expect_equal(handle$fetched, 1L)
+})
+
+test_that("an AUTH_EXPIRED answer renews the key and retries once (m2m_req_perform, and req_perform on current httr2)", {
+  skip_if_no_core()
+  # The emulation ends keys after 2 s; the client holds them for the profile's 2 h, as it would when
+  # USGS ends a key early (a logout elsewhere, a server restart).
+  provider <- local_provider(usgs_key_lifetime = 2)
+  req <- usgs_request(provider)
+  handle <- attr(req, "m2mauth")
+  expect_null(httr2::resp_body_json(m2m_req_perform(req))$errorCode)
+  first_key <- handle$token$access_token
+  Sys.sleep(2.5)
+  body <- httr2::resp_body_json(m2m_req_perform(req))
+  expect_null(body$errorCode)
+  expect_equal(handle$fetched, 2L)
+  expect_equal(handle$forced, 1L)
+  expect_false(identical(handle$token$access_token, first_key))
+  if (isTRUE(handle$signs_at_send)) {
+    Sys.sleep(2.5)
+    body <- httr2::resp_body_json(httr2::req_perform(req))
+    expect_null(body$errorCode)
+    expect_equal(handle$fetched, 3L)
+    expect_equal(handle$forced, 2L)
+  }
+})
+
+test_that("m2m_logout() ends a USGS M2M key at the API, and shows no secret", {
+  skip_if_no_core()
+  provider <- local_provider()
+  usgs <- provider_credentials(provider, "usgs-m2m")
+  url <- provider$token_urls[["usgs-m2m"]]
+  key <- m2m_token("usgs-m2m", username = usgs$username, application_token = usgs$application_token, token_url = url)
+  api <- function() {
+    req <- httr2::req_headers(httr2::req_timeout(httr2::request(provider$usgs_api_url), 10), `X-Auth-Token` = key$access_token)
+    httr2::resp_body_json(httr2::req_perform(req))$errorCode
+  }
+  expect_null(api())
+  shown <- capture.output(ended <- m2m_logout("usgs-m2m", access_token = key$access_token, token_url = url), type = "message")
+  expect_true(isTRUE(ended))
+  expect_false(any(grepl(key$access_token, shown, fixed = TRUE)))
+  expect_identical(api(), "AUTH_INVALID")
+})
