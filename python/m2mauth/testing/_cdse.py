@@ -19,10 +19,11 @@ from __future__ import annotations
 import html
 import uuid
 
-from ._cdse_accounts import session_answer
+from ._cdse_accounts import USER_SCOPE
 from ._clientauth import BASIC, NONE, POST, ClientAuthPolicy, require_client
+from ._device import device_answer, poll_error
 from ._http import Form, OAuthError, Request, Response, json_response, require_form
-from ._jose import public_jwk
+from ._keycloak import service_account_answer, token_answer
 from ._state import (
     CDSE,
     CDSE_AUTH_PATH,
@@ -63,28 +64,6 @@ def discovery(state: State, req: Request) -> Response:
     )
 
 
-def certs(state: State, req: Request) -> Response:
-    return json_response(200, {"keys": [public_jwk(state.server_key, state.server_kid)]}, no_store=False)
-
-
-def service_account_answer(state: State, profile: str, client_id: str, scope: str) -> Response:
-    """Keycloak's client_credentials answer: a service account's token, no refresh token."""
-    access_token = state.issue_access_token(
-        profile, f"service-account-{client_id}", client_id, expires_at=state.now() + state.token_lifetime
-    )
-    return json_response(
-        200,
-        {
-            "access_token": access_token,
-            "expires_in": state.token_lifetime,
-            "refresh_expires_in": 0,
-            "token_type": "Bearer",
-            "not-before-policy": 0,
-            "scope": scope,
-        },
-    )
-
-
 def _session_tokens(
     state: State, subject: str, client_id: str, refresh: tuple[RefreshGrant, str] | None = None
 ) -> Response:
@@ -97,53 +76,59 @@ def _session_tokens(
         refresh_token = refresh[1]
         head = state.peek_refresh_token(CDSE, refresh_token)
         refresh_expires_in = max(0, int((head.expires_at if head else now) - now))
-    return json_response(
-        200,
-        {
-            "access_token": access_token,
-            "expires_in": state.token_lifetime,
-            "refresh_expires_in": refresh_expires_in,
-            "refresh_token": refresh_token,
-            "token_type": "Bearer",
-            "not-before-policy": 0,
-            "session_state": str(uuid.uuid4()),
-            "scope": SCOPE,
-        },
+    return token_answer(
+        access_token,
+        state.token_lifetime,
+        SCOPE,
+        refresh_token=refresh_token,
+        refresh_expires_in=refresh_expires_in,
+        session_state=str(uuid.uuid4()),
     )
+
+
+#: The client authentication each grant accepts; a grant not named here is unsupported.
+_GRANT_POLICIES = {
+    "client_credentials": CONFIDENTIAL,
+    "password": ANY_CLIENT,
+    "refresh_token": ANY_CLIENT,
+    DEVICE_CODE_GRANT: ANY_CLIENT,
+}
 
 
 def token_endpoint(state: State, req: Request) -> Response:
     form = require_form(req)
     grant_type = form.get("grant_type")
-    token_url = state.url(CDSE_TOKEN_PATH)
-    if grant_type == "client_credentials":
-        client = require_client(state, req, form, profile=CDSE, token_url=token_url, policy=CONFIDENTIAL).client
-        return service_account_answer(state, CDSE, client.client_id, "profile email")
-    if grant_type == "password":
-        client = require_client(state, req, form, profile=CDSE, token_url=token_url, policy=ANY_CLIENT).client
-        return _user_session(state, form, client.client_id)
-    if grant_type == "refresh_token":
-        client = require_client(state, req, form, profile=CDSE, token_url=token_url, policy=ANY_CLIENT).client
-        refresh_token = form.get("refresh_token")
-        if refresh_token is None:
-            raise OAuthError("invalid_request", "Missing 'refresh_token'")
-        if state.cdse_accounts.knows(refresh_token):  # a password grant's session (_cdse_accounts.py)
-            return _user_session(state, form, client.client_id, refresh_token)
-        grant = state.peek_refresh_token(CDSE, refresh_token)
-        if grant is None:
-            raise OAuthError("invalid_grant", "Invalid refresh token")
-        if grant.client_id is not None and grant.client_id != client.client_id:
-            raise OAuthError("invalid_grant", "Token client and authorized client don't match")
-        rotated = state.rotate_refresh_token(CDSE, refresh_token)
-        if rotated is None:
-            raise OAuthError("invalid_grant", "Invalid refresh token")
-        return _session_tokens(state, grant.subject, client.client_id, rotated)
-    if grant_type == DEVICE_CODE_GRANT:
-        client = require_client(state, req, form, profile=CDSE, token_url=token_url, policy=ANY_CLIENT).client
-        return _poll(state, form, client.client_id)
     if grant_type is None:
         raise OAuthError("invalid_request", "Missing 'grant_type'")
-    raise OAuthError("unsupported_grant_type", f"Unsupported grant_type '{grant_type}'")
+    policy = _GRANT_POLICIES.get(grant_type)
+    if policy is None:
+        raise OAuthError("unsupported_grant_type", f"Unsupported grant_type '{grant_type}'")
+    token_url = state.url(CDSE_TOKEN_PATH)
+    client_id = require_client(state, req, form, profile=CDSE, token_url=token_url, policy=policy).client.client_id
+    if grant_type == "client_credentials":
+        return service_account_answer(state, CDSE, client_id, "profile email")
+    if grant_type == "password":
+        return _user_session(state, form, client_id)
+    if grant_type == DEVICE_CODE_GRANT:
+        return _poll(state, form, client_id)
+    return _refresh(state, form, client_id)
+
+
+def _refresh(state: State, form: Form, client_id: str) -> Response:
+    refresh_token = form.get("refresh_token")
+    if refresh_token is None:
+        raise OAuthError("invalid_request", "Missing 'refresh_token'")
+    if state.cdse_accounts.knows(refresh_token):  # a password grant's session (_cdse_accounts.py)
+        return _user_session(state, form, client_id, refresh_token)
+    grant = state.peek_refresh_token(CDSE, refresh_token)
+    if grant is None:
+        raise OAuthError("invalid_grant", "Invalid refresh token")
+    if grant.client_id is not None and grant.client_id != client_id:
+        raise OAuthError("invalid_grant", "Token client and authorized client don't match")
+    rotated = state.rotate_refresh_token(CDSE, refresh_token)
+    if rotated is None:
+        raise OAuthError("invalid_grant", "Invalid refresh token")
+    return _session_tokens(state, grant.subject, client_id, rotated)
 
 
 def _user_session(state: State, form: Form, client_id: str, refresh_token: str | None = None) -> Response:
@@ -156,7 +141,14 @@ def _user_session(state: State, form: Form, client_id: str, refresh_token: str |
         session_id, successor, username = accounts.continue_session(refresh_token, client_id, now)
     # Tagged "cdse": only that profile's password flow opens user sessions (the protected resource says so).
     access_token = state.issue_access_token("cdse", username, client_id, expires_at=now + state.token_lifetime)
-    return session_answer(access_token, state.token_lifetime, successor, accounts.session_idle, session_id)
+    return token_answer(
+        access_token,
+        state.token_lifetime,
+        USER_SCOPE,
+        refresh_token=successor,
+        refresh_expires_in=accounts.session_idle,
+        session_state=session_id,
+    )
 
 
 def _poll(state: State, form: Form, client_id: str) -> Response:
@@ -166,15 +158,7 @@ def _poll(state: State, form: Form, client_id: str) -> Response:
     outcome, grant = state.poll_device(device_code, client_id)
     if outcome == "approved" and grant is not None:
         return _session_tokens(state, grant.subject, client_id)
-    errors = {
-        "invalid": ("invalid_grant", "Device code not valid"),
-        "expired": ("expired_token", "Device code is expired"),
-        "slow_down": ("slow_down", "Slow down: poll less often"),
-        "pending": ("authorization_pending", "The authorization request is still pending"),
-        "denied": ("access_denied", "The end user denied the authorization request"),
-    }
-    error, description = errors.get(outcome, ("invalid_grant", "Device code not valid"))
-    raise OAuthError(error, description)
+    raise poll_error(outcome)
 
 
 def device_authorization(state: State, req: Request) -> Response:
@@ -183,18 +167,7 @@ def device_authorization(state: State, req: Request) -> Response:
         state, req, form, profile=CDSE, token_url=state.url(CDSE_TOKEN_PATH), policy=ANY_CLIENT
     ).client
     grant = state.new_device_grant(client.client_id)
-    verification_uri = state.url(CDSE_VERIFICATION_PATH)
-    return json_response(
-        200,
-        {
-            "device_code": grant.device_code,
-            "user_code": grant.user_code,
-            "verification_uri": verification_uri,
-            "verification_uri_complete": f"{verification_uri}?user_code={grant.user_code}",
-            "expires_in": state.device_code_lifetime,
-            "interval": grant.interval,
-        },
-    )
+    return device_answer(state, grant, state.url(CDSE_VERIFICATION_PATH))
 
 
 def verification_page(state: State, req: Request) -> Response:

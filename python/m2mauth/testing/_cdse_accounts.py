@@ -28,7 +28,7 @@ import threading
 import uuid
 from dataclasses import dataclass
 
-from ._http import Form, OAuthError, Response, json_response
+from ._http import Form, OAuthError
 
 TOTP_STEP = 30  # RFC 6238 §4: the time step of the codes Keycloak accepts by default
 TOTP_DIGITS = 6
@@ -152,20 +152,3 @@ class CdseAccounts:
             successor = secrets.token_urlsafe(40)
             self._refresh[successor] = (session_id, now + self.session_idle)
             return session_id, successor, session.username
-
-
-def session_answer(access_token: str, lifetime: int, refresh_token: str, refresh_in: int, session_id: str) -> Response:
-    """Keycloak's token answer for a user session."""
-    return json_response(
-        200,
-        {
-            "access_token": access_token,
-            "expires_in": lifetime,
-            "refresh_expires_in": refresh_in,
-            "refresh_token": refresh_token,
-            "token_type": "Bearer",
-            "not-before-policy": 0,
-            "session_state": session_id,
-            "scope": USER_SCOPE,
-        },
-    )

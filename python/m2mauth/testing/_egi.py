@@ -31,7 +31,8 @@ from typing import Any
 from ._clientauth import BASIC, NONE, POST, PRIVATE_KEY_JWT, SECRET_JWT, ClientAuthPolicy, require_client
 from ._device import device_answer, poll_error
 from ._http import Form, OAuthError, Request, Response, json_response, require_form
-from ._jose import parse_jwt, public_jwk, sign_rs256
+from ._jose import parse_jwt, sign_rs256
+from ._keycloak import MISSING_GRANT_TYPE
 from ._state import DEVICE_CODE_GRANT, State
 
 EGI = "egi-checkin"
@@ -83,10 +84,6 @@ def discovery(state: State, req: Request) -> Response:
     )
 
 
-def certs(state: State, req: Request) -> Response:
-    return json_response(200, {"keys": [public_jwk(state.server_key, state.server_kid)]}, no_store=False)
-
-
 def _scopes(text: str | None) -> list[str]:
     return [s for s in (text or "").split(" ") if s]
 
@@ -136,27 +133,34 @@ def _answer(
     return json_response(200, body)
 
 
+#: The client authentication each grant accepts; a grant not named here is unsupported.
+_GRANT_POLICIES = {
+    "client_credentials": CONFIDENTIAL,
+    "refresh_token": CONFIDENTIAL,
+    DEVICE_CODE_GRANT: ANY_CLIENT,
+    TOKEN_EXCHANGE_GRANT: CONFIDENTIAL,
+}
+
+
 def token_endpoint(state: State, req: Request) -> Response:
     form = require_form(req)
     grant_type = form.get("grant_type")
+    if grant_type is None:
+        raise OAuthError("invalid_request", MISSING_GRANT_TYPE)
+    policy = _GRANT_POLICIES.get(grant_type)
+    if policy is None:
+        raise OAuthError("unsupported_grant_type", f"Unsupported grant_type: {grant_type}")
     token_url = state.url(EGI_TOKEN_PATH)
+    client_id = require_client(state, req, form, profile=EGI, token_url=token_url, policy=policy).client.client_id
     if grant_type == "client_credentials":
-        client = require_client(state, req, form, profile=EGI, token_url=token_url, policy=CONFIDENTIAL).client
         scope = _granted_scope(form.get("scope"), CLIENT_CREDENTIALS_SCOPE)
         # Check-in: the sub of a client_credentials token is a scoped identifier of the client.
-        return _answer(state, f"{secrets.token_hex(8)}@egi.eu", client.client_id, scope)
+        return _answer(state, f"{secrets.token_hex(8)}@egi.eu", client_id, scope)
     if grant_type == "refresh_token":
-        client = require_client(state, req, form, profile=EGI, token_url=token_url, policy=CONFIDENTIAL).client
-        return _refresh(state, form, client.client_id)
+        return _refresh(state, form, client_id)
     if grant_type == DEVICE_CODE_GRANT:
-        client = require_client(state, req, form, profile=EGI, token_url=token_url, policy=ANY_CLIENT).client
-        return _poll(state, form, client.client_id)
-    if grant_type == TOKEN_EXCHANGE_GRANT:
-        client = require_client(state, req, form, profile=EGI, token_url=token_url, policy=CONFIDENTIAL).client
-        return _exchange(state, form, client.client_id)
-    if grant_type is None:
-        raise OAuthError("invalid_request", "Missing form parameter: grant_type")
-    raise OAuthError("unsupported_grant_type", f"Unsupported grant_type: {grant_type}")
+        return _poll(state, form, client_id)
+    return _exchange(state, form, client_id)
 
 
 def _granted_scope(requested: str | None, default: str) -> str:

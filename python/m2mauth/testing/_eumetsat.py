@@ -22,7 +22,7 @@ import threading
 from dataclasses import dataclass
 
 from ._clientauth import decode_basic
-from ._http import OAuthError, Request, Response, invalid_client, json_response, require_form
+from ._http import OAuthError, Request, Response, invalid_client, json_response, require_form, require_grant_type
 from ._state import EUMETSAT, State
 
 EUMETSAT_TOKEN_PATH = "/token"
@@ -47,11 +47,7 @@ class EumetsatTokens:
 
 def tokens(state: State) -> EumetsatTokens:
     """This provider's EUMETSAT memory (made on first use)."""
-    with state.lock:
-        found = state.emulations.get(EUMETSAT)
-        if not isinstance(found, EumetsatTokens):
-            found = state.emulations[EUMETSAT] = EumetsatTokens()
-        return found
+    return state.emulation(EUMETSAT, EumetsatTokens)
 
 
 def _consumer_key(state: State, req: Request) -> str:
@@ -82,11 +78,12 @@ def _validity(raw: str | None, default: int) -> int:
 
 def token_endpoint(state: State, req: Request) -> Response:
     form = require_form(req)
-    grant_type = form.get("grant_type")
-    if grant_type is None:
-        raise OAuthError("invalid_request", "Missing grant_type parameter value")
-    if grant_type != "client_credentials":
-        raise OAuthError("unsupported_grant_type", "Unsupported grant_type value")
+    require_grant_type(
+        form,
+        "client_credentials",
+        missing="Missing grant_type parameter value",
+        unsupported="Unsupported grant_type value",
+    )
     key = _consumer_key(state, req)
     lifetime = _validity(form.get("validity_period"), state.token_lifetime)
     memory = tokens(state)

@@ -233,3 +233,13 @@ def require_form(req: Request) -> Form:
             "The request body must be application/x-www-form-urlencoded form data",
         )
     return Form(pairs)
+
+
+def require_grant_type(form: Form, expected: str, *, missing: str, unsupported: str) -> None:
+    """For a token endpoint that takes one grant only: refuse a missing ``grant_type``
+    (``invalid_request``) or another one (``unsupported_grant_type``), in the service's own words."""
+    grant_type = form.get("grant_type")
+    if grant_type is None:
+        raise OAuthError("invalid_request", missing)
+    if grant_type != expected:
+        raise OAuthError("unsupported_grant_type", unsupported)

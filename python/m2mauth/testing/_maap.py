@@ -23,8 +23,9 @@ import uuid
 from dataclasses import dataclass
 
 from ._clientauth import BASIC, POST, ClientAuthPolicy, require_client
-from ._http import OAuthError, Request, Response, json_response, require_form
+from ._http import OAuthError, Request, Response, require_form, require_grant_type
 from ._jose import sign_rs256
+from ._keycloak import MISSING_GRANT_TYPE, UNSUPPORTED_GRANT_TYPE, token_answer
 from ._state import MAAP, State
 
 MAAP_REALM_PATH = "/realms/esa-maap"
@@ -53,11 +54,7 @@ class MaapRealm:
 
 
 def realm(state: State) -> MaapRealm:
-    with state.lock:
-        found = state.emulations.get(MAAP)
-        if not isinstance(found, MaapRealm):
-            found = state.emulations[MAAP] = MaapRealm()
-        return found
+    return state.emulation(MAAP, MaapRealm)
 
 
 def _offline_token(state: State, sid: str, session: _Session, now: float) -> str:
@@ -96,11 +93,7 @@ def issue_offline_token(
 
 def token_endpoint(state: State, req: Request) -> Response:
     form = require_form(req)
-    grant_type = form.get("grant_type")
-    if grant_type is None:
-        raise OAuthError("invalid_request", "Missing form parameter: grant_type")
-    if grant_type != "refresh_token":
-        raise OAuthError("unsupported_grant_type", "Unsupported grant_type")
+    require_grant_type(form, "refresh_token", missing=MISSING_GRANT_TYPE, unsupported=UNSUPPORTED_GRANT_TYPE)
     client = require_client(state, req, form, profile=MAAP, token_url=state.url(MAAP_TOKEN_PATH), policy=POLICY).client
     offered = form.get("refresh_token")
     if not offered:
@@ -126,16 +119,11 @@ def token_endpoint(state: State, req: Request) -> Response:
             memory.spent.add(offered)
     expires_at = now + state.token_lifetime
     access = state.issue_access_token(MAAP, session.subject, client.client_id, expires_at=expires_at)
-    return json_response(
-        200,
-        {
-            "access_token": access,
-            "expires_in": state.token_lifetime,
-            "refresh_expires_in": 0,
-            "refresh_token": successor,
-            "token_type": "Bearer",
-            "not-before-policy": 0,
-            "session_state": sid,
-            "scope": "openid offline_access",
-        },
+    return token_answer(
+        access,
+        state.token_lifetime,
+        "openid offline_access",
+        refresh_token=successor,
+        refresh_expires_in=0,
+        session_state=sid,
     )

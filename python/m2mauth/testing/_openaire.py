@@ -15,7 +15,7 @@ from __future__ import annotations
 import secrets
 
 from ._clientauth import BASIC, PRIVATE_KEY_JWT, ClientAuthPolicy, require_client
-from ._http import Form, OAuthError, Request, Response, json_response, require_form
+from ._http import Form, OAuthError, Request, Response, json_response, require_form, require_grant_type
 from ._jose import sign_rs256
 from ._state import OPENAIRE, OPENAIRE_TOKEN_PATH, State
 
@@ -29,11 +29,9 @@ POLICY = ClientAuthPolicy(
 
 def token_endpoint(state: State, req: Request) -> Response:
     form = require_form(req)
-    grant_type = form.get("grant_type")
-    if grant_type is None:
-        raise OAuthError("invalid_request", "Missing 'grant_type'")
-    if grant_type != "client_credentials":
-        raise OAuthError("unsupported_grant_type", "Only client_credentials is supported")
+    require_grant_type(
+        form, "client_credentials", missing="Missing 'grant_type'", unsupported="Only client_credentials is supported"
+    )
     token_url = state.url(OPENAIRE_TOKEN_PATH)
     authenticated = require_client(state, req, form, profile=OPENAIRE, token_url=token_url, policy=POLICY)
     client_id = authenticated.client.client_id

@@ -7,9 +7,9 @@ Invalid client credentials" (the text sentinelhub-py users see, sentinel-hub/sen
 
 from __future__ import annotations
 
-from ._cdse import service_account_answer
 from ._clientauth import BASIC, POST, ClientAuthPolicy, require_client
-from ._http import OAuthError, Request, Response, require_form
+from ._http import Request, Response, require_form, require_grant_type
+from ._keycloak import MISSING_GRANT_TYPE, UNSUPPORTED_GRANT_TYPE, service_account_answer
 from ._state import SENTINEL_HUB, SH_TOKEN_PATH, State
 
 CONFIDENTIAL = ClientAuthPolicy(methods=frozenset({BASIC, POST}))
@@ -17,11 +17,7 @@ CONFIDENTIAL = ClientAuthPolicy(methods=frozenset({BASIC, POST}))
 
 def token_endpoint(state: State, req: Request) -> Response:
     form = require_form(req)
-    grant_type = form.get("grant_type")
-    if grant_type is None:
-        raise OAuthError("invalid_request", "Missing form parameter: grant_type")
-    if grant_type != "client_credentials":
-        raise OAuthError("unsupported_grant_type", "Unsupported grant_type")
+    require_grant_type(form, "client_credentials", missing=MISSING_GRANT_TYPE, unsupported=UNSUPPORTED_GRANT_TYPE)
     client = require_client(
         state, req, form, profile=SENTINEL_HUB, token_url=state.url(SH_TOKEN_PATH), policy=CONFIDENTIAL
     ).client

@@ -11,6 +11,7 @@ import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -86,6 +87,8 @@ REFRESH_TOKEN_LIFETIME = 30 * 24 * 3600  # OpenAIRE: "expires after 1 month"
 CDSE_PUBLIC_CLIENT_ID = "cdse-public"
 # RFC 8628 §6.1: a user code alphabet without vowels and look-alikes.
 _USER_CODE_ALPHABET = "BCDFGHJKLMNPQRSTVWXZ"
+
+_Memory = TypeVar("_Memory")
 
 
 def canonical_profile(name: str) -> str:
@@ -216,6 +219,14 @@ class State:
             if self._server_key is None:
                 self._server_key = new_rsa_key()
             return self._server_key
+
+    def emulation(self, profile: str, kind: type[_Memory]) -> _Memory:
+        """The memory ``profile``'s own module keeps here: a ``kind()``, made on first use."""
+        with self.lock:
+            found = self.emulations.get(profile)
+            if not isinstance(found, kind):
+                found = self.emulations[profile] = kind()
+            return found
 
     # -- time and addresses -------------------------------------------------------------
 

@@ -2,77 +2,48 @@
 
 A :class:`http.server.ThreadingHTTPServer` on 127.0.0.1 (a free port unless one is given),
 served by a daemon thread, routing each path to the endpoint module of the provider it
-emulates. Fault injection, request counting and the redacted request log live here; the
-protocol logic lives in the ``_clms``, ``_dt``, ``_openaire``, ``_climate_engine``,
-``_cdse``, ``_egi``, ``_generic``, ``_eumetsat`` and ``_maap`` modules.
+emulates. Fault injection, request counting and the redacted request log are kept here; the
+HTTP server and handler live in ``_server``, the routes table in ``_routes``, the faults' answers
+in ``_faults``, the request record in ``_request_record``, and the protocol logic in the
+``_clms``, ``_dt``, ``_openaire``, ``_climate_engine``, ``_cdse``, ``_egi``, ``_generic``,
+``_eumetsat`` and ``_maap`` modules.
 """
 
 from __future__ import annotations
 
 import datetime
-import email.utils
-import http
 import logging
 import secrets
-import socket
-import socketserver
 import string
-import struct
-import sys
 import threading
 import time
 import traceback
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Any, cast
-from urllib.parse import urlsplit
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from . import (
-    _cdse,
-    _climate_engine,
-    _clms,
-    _dt,
-    _earthdata,
-    _egi,
-    _eumetsat,
-    _generic,
-    _maap,
-    _openaire,
-    _sentinel_hub,
-    _usgs,
-)
-from ._http import (
-    OAuthError,
-    Request,
-    Response,
-    error_response,
-    json_response,
-    parse_query,
-    redact_header,
-    redact_pairs,
-    redact_text,
-)
+from . import _earthdata, _egi, _eumetsat, _maap, _usgs
+from ._faults import FAULT_KINDS, MAX_FAULT_DELAY, Fault, fault_response
+from ._http import OAuthError, Request, Response, error_response, json_response, redact_text
 from ._jose import new_rsa_key, pkcs1_pem, public_key_from_jwk, rsa_public_key_from_pem
 from ._provider_logins import ProviderLogins
+from ._request_record import RecordedRequest, record_of
+from ._routes import ROUTES, Route
+from ._server import TokenRequestHandler as _Handler  # noqa: F401 - tests/benchmarks patch provider._Handler
+from ._server import TokenServer
 from ._state import (
     CDSE,
-    CDSE_CERTS_PATH,
     CDSE_DEVICE_PATH,
     CDSE_DISCOVERY_PATH,
     CDSE_PUBLIC_CLIENT_ID,
     CDSE_REALM_PATH,
     CDSE_TOKEN_PATH,
-    CDSE_VERIFICATION_PATH,
     CE_TOKEN_PATH,
     CLIMATE_ENGINE,
     CLMS,
     CLMS_TOKEN_PATH,
-    DEVICE_APPROVE_PATH,
-    DEVICE_DENY_PATH,
     DT,
     DT_TOKEN_PATH,
     EARTHDATA,
@@ -82,7 +53,6 @@ from ._state import (
     GENERIC_DEVICE_PATH,
     GENERIC_METADATA_PATH,
     GENERIC_TOKEN_PATH,
-    GENERIC_VERIFICATION_PATH,
     MAAP,
     OPENAIRE,
     OPENAIRE_REFRESH_PATH,
@@ -104,357 +74,10 @@ __all__ = ["FAULT_KINDS", "PROFILES", "LocalProvider", "RecordedRequest"]
 
 logger = logging.getLogger("m2mauth.testing")
 
-FAULT_KINDS: tuple[str, ...] = ("429", "503", "slow", "html", "truncated_json", "reset")
-MAX_FAULT_DELAY = 30.0  # seconds; every sleep of the server is bounded by this
-MAX_BODY = 1 << 20
 STOP_TIMEOUT = 5.0
-LISTEN_BACKLOG = max(socket.SOMAXCONN, 1024)
 _OPENAIRE_REFRESH_FLOWS = frozenset(
     {"refresh_token", "refresh", "personal", "personal_token", "personal_refresh", "get_refresh"}
 )
-
-Endpoint = Callable[[State, Request], Response]
-
-
-@dataclass(frozen=True)
-class RecordedRequest:
-    """One request the provider received, with every secret redacted.
-
-    ``headers`` keep their order; an ``Authorization`` value keeps only its scheme
-    (``"Basic [REDACTED]"``). ``form`` is the body's form fields in order (empty when the
-    body is not form data) and ``query`` the query string's; the values of ``assertion``,
-    ``client_assertion``, ``client_secret``, ``password``, ``refresh_token``,
-    ``refreshToken`` and ``device_code`` read ``[REDACTED]``.
-    """
-
-    method: str
-    path: str
-    headers: tuple[tuple[str, str], ...]
-    content_type: str | None
-    form: tuple[tuple[str, str], ...]
-    query: tuple[tuple[str, str], ...] = ()
-    profile: str | None = None
-    token_endpoint: bool = False
-    status: int | None = None  # None: the connection was reset without an answer
-    fault: str | None = None
-
-    def header(self, name: str) -> str | None:
-        """The first (redacted) value of header ``name``, case-insensitively."""
-        wanted = name.lower()
-        for key, value in self.headers:
-            if key.lower() == wanted:
-                return value
-        return None
-
-    def field(self, name: str) -> str | None:
-        """The first (redacted) value of form field ``name``."""
-        for key, value in self.form:
-            if key == name:
-                return value
-        return None
-
-
-@dataclass
-class _Fault:
-    kind: str
-    remaining: int
-    status: int | None
-    retry_after: str | None
-    delay: float
-
-
-@dataclass(frozen=True)
-class _Route:
-    profile: str | None
-    methods: tuple[str, ...]
-    endpoint: Endpoint
-    token_endpoint: bool
-
-
-def _invalid_token(description: str) -> OAuthError:
-    return OAuthError(
-        "invalid_token",
-        description,
-        status=401,
-        headers=(("WWW-Authenticate", 'Bearer error="invalid_token"'),),
-    )
-
-
-def _resource(state: State, req: Request) -> Response:
-    scheme, _, token = (req.header("Authorization") or "").strip().partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not token:
-        raise _invalid_token("Missing bearer token")
-    record = state.access_token(token)
-    if record is None:
-        raise _invalid_token("Unknown access token")
-    if record.expires_at <= state.now():
-        raise _invalid_token("The access token expired")
-    return json_response(200, {"ok": True, "profile": record.profile, "subject": record.subject}, no_store=False)
-
-
-_ROUTES: dict[str, _Route] = {
-    CLMS_TOKEN_PATH: _Route(CLMS, ("POST",), _clms.token_endpoint, True),
-    DT_TOKEN_PATH: _Route(DT, ("POST",), _dt.token_endpoint, True),
-    OPENAIRE_TOKEN_PATH: _Route(OPENAIRE, ("POST",), _openaire.token_endpoint, True),
-    OPENAIRE_REFRESH_PATH: _Route(OPENAIRE, ("GET",), _openaire.refresh_endpoint, True),
-    CE_TOKEN_PATH: _Route(CLIMATE_ENGINE, ("POST",), _climate_engine.token_endpoint, True),
-    CDSE_TOKEN_PATH: _Route(CDSE, ("POST",), _cdse.token_endpoint, True),
-    CDSE_DISCOVERY_PATH: _Route(CDSE, ("GET",), _cdse.discovery, False),
-    CDSE_CERTS_PATH: _Route(CDSE, ("GET",), _cdse.certs, False),
-    CDSE_DEVICE_PATH: _Route(CDSE, ("POST",), _cdse.device_authorization, False),
-    CDSE_VERIFICATION_PATH: _Route(CDSE, ("GET",), _cdse.verification_page, False),
-    DEVICE_APPROVE_PATH: _Route(CDSE, ("POST",), _cdse.approve, False),
-    DEVICE_DENY_PATH: _Route(CDSE, ("POST",), _cdse.deny, False),
-    GENERIC_TOKEN_PATH: _Route(GENERIC, ("POST",), _generic.token_endpoint, True),
-    SH_TOKEN_PATH: _Route(SENTINEL_HUB, ("POST",), _sentinel_hub.token_endpoint, True),
-    GENERIC_METADATA_PATH: _Route(GENERIC, ("GET",), _generic.metadata, False),
-    GENERIC_DEVICE_PATH: _Route(GENERIC, ("POST",), _generic.device_authorization, False),
-    GENERIC_VERIFICATION_PATH: _Route(GENERIC, ("GET",), _cdse.verification_page, False),
-    RESOURCE_PATH: _Route(None, ("GET", "POST"), _resource, False),
-    _usgs.USGS_LOGIN_TOKEN_PATH: _Route(USGS, ("POST",), _usgs.login_token, True),
-    _usgs.USGS_LOGIN_PATH: _Route(USGS, ("POST",), _usgs.retired_login, False),
-    _usgs.USGS_LOGOUT_PATH: _Route(USGS, ("POST",), _usgs.logout, False),
-    _usgs.USGS_API_PATH: _Route(USGS, ("GET", "POST"), _usgs.api_call, False),
-    _earthdata.FIND_OR_CREATE_PATH: _Route(EARTHDATA, ("POST",), _earthdata.find_or_create, True),
-    _earthdata.CREATE_PATH: _Route(EARTHDATA, ("POST",), _earthdata.create, True),
-    _earthdata.LIST_PATH: _Route(EARTHDATA, ("GET",), _earthdata.list_tokens, False),
-    _earthdata.REVOKE_PATH: _Route(EARTHDATA, ("POST",), _earthdata.revoke, False),
-    _eumetsat.EUMETSAT_TOKEN_PATH: _Route(EUMETSAT, ("POST",), _eumetsat.token_endpoint, True),
-    _maap.MAAP_TOKEN_PATH: _Route(MAAP, ("POST",), _maap.token_endpoint, True),
-    _egi.EGI_TOKEN_PATH: _Route(EGI, ("POST",), _egi.token_endpoint, True),
-    _egi.EGI_DISCOVERY_PATH: _Route(EGI, ("GET",), _egi.discovery, False),
-    _egi.EGI_CERTS_PATH: _Route(EGI, ("GET",), _egi.certs, False),
-    _egi.EGI_DEVICE_PATH: _Route(EGI, ("POST",), _egi.device_authorization, False),
-    _egi.EGI_VERIFICATION_PATH: _Route(EGI, ("GET",), _cdse.verification_page, False),
-}
-
-_HTML_PAGE = """<html>
-<head><title>{status} {phrase}</title></head>
-<body>
-<center><h1>{status} {phrase}</h1></center>
-<hr><center>nginx</center>
-</body>
-</html>
-"""
-
-
-def _fault_response(fault: _Fault) -> Response:
-    """The canned answer of a fault (everything but ``slow``)."""
-    if fault.kind == "reset":
-        return Response(status=0, reset=True)
-    if fault.kind == "html":
-        status = fault.status or 502
-        page = _HTML_PAGE.format(status=status, phrase=_phrase(status))
-        return Response(status, page.encode("ascii"), "text/html")
-    if fault.kind == "truncated_json":
-        body = ('{"access_token": "' + secrets.token_urlsafe(12)).encode("ascii")
-        return Response(fault.status or 200, body, "application/json")
-    headers: tuple[tuple[str, str], ...] = ()
-    if fault.kind == "429":
-        retry_after = fault.retry_after if fault.retry_after is not None else "1"
-        headers = (("Retry-After", retry_after),)
-        payload = {
-            "error": "too_many_requests",
-            "error_description": f"Rate limit exceeded; retry after {retry_after}",
-        }
-        return json_response(fault.status or 429, payload, headers=headers)
-    if fault.retry_after is not None:
-        headers = (("Retry-After", fault.retry_after),)
-    payload = {
-        "error": "temporarily_unavailable",
-        "error_description": "The service is temporarily unavailable",
-    }
-    return json_response(fault.status or 503, payload, headers=headers)
-
-
-def _phrase(status: int) -> str:
-    try:
-        return http.HTTPStatus(status).phrase
-    except ValueError:
-        return "Error"
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True  # a client that never hangs up must not keep the process alive
-    # socketserver's default listen backlog is 5: with more clients connecting at once the
-    # kernel's SYN queue overflows into SYN cookies, whose connections are then dropped and
-    # reset when the accept queue is full (ConnectionResetError under load). Users test their
-    # concurrent pipelines against this server, so take what the kernel allows (it caps the
-    # value at net.core.somaxconn).
-    request_queue_size = LISTEN_BACKLOG
-
-    def __init__(self, address: tuple[str, int], provider: LocalProvider) -> None:
-        self.provider = provider
-        self._connections: set[socket.socket] = set()
-        self._connections_lock = threading.Lock()
-        super().__init__(address, _Handler)
-
-    def server_bind(self) -> None:
-        # HTTPServer.server_bind() resolves the host name (getfqdn), which can stall for
-        # seconds on machines with a broken resolver; 127.0.0.1 needs no lookup.
-        socketserver.TCPServer.server_bind(self)
-        self.server_name = "127.0.0.1"
-        self.server_port = int(self.server_address[1])
-
-    def track(self, sock: socket.socket) -> None:
-        with self._connections_lock:
-            self._connections.add(sock)
-
-    def untrack(self, sock: socket.socket) -> None:
-        with self._connections_lock:
-            self._connections.discard(sock)
-
-    def close_connections(self) -> None:
-        """End idle keep-alive connections so their threads finish promptly."""
-        with self._connections_lock:
-            connections = list(self._connections)
-        for sock in connections:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        exc = sys.exc_info()[1]
-        logger.debug(
-            "connection from %s ended with %s: %s",
-            client_address,
-            type(exc).__name__,
-            redact_text(str(exc)),
-        )
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server_version = "m2mauth-testing/1"
-    sys_version = ""
-    timeout = 30  # seconds an idle keep-alive connection is kept
-    # Headers and body go out in two writes: without TCP_NODELAY the body waits for the client's
-    # delayed ACK (40 ms on Linux) on every keep-alive request.
-    disable_nagle_algorithm = True
-
-    def _provider(self) -> LocalProvider:
-        return cast(_Server, self.server).provider
-
-    def setup(self) -> None:
-        super().setup()
-        cast(_Server, self.server).track(self.connection)
-
-    def finish(self) -> None:
-        try:
-            super().finish()
-        finally:
-            cast(_Server, self.server).untrack(self.connection)
-
-    def do_GET(self) -> None:
-        self._serve()
-
-    def do_POST(self) -> None:
-        self._serve()
-
-    def do_PUT(self) -> None:
-        self._serve()
-
-    def do_PATCH(self) -> None:
-        self._serve()
-
-    def do_DELETE(self) -> None:
-        self._serve()
-
-    def version_string(self) -> str:
-        return self.server_version
-
-    def date_time_string(self, timestamp: float | None = None) -> str:
-        when = timestamp if timestamp is not None else self._provider().now()
-        return email.utils.formatdate(when, usegmt=True)
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        pass  # the provider logs each request itself, redacted
-
-    def log_message(self, format: str, *args: Any) -> None:
-        logger.debug("%s", redact_text(format % args))
-
-    def _read_body(self) -> bytes | None:
-        """The request body, or ``None`` after answering 400/413 for a bad one."""
-        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-            return self._read_chunked()
-        raw_length = self.headers.get("Content-Length")
-        try:
-            length = int(raw_length) if raw_length is not None else 0
-        except ValueError:
-            length = -1
-        if length < 0:
-            self._send_plain(400, "Bad Content-Length")
-            return None
-        if length > MAX_BODY:
-            self._send_plain(413, "Request body too large")
-            return None
-        return self.rfile.read(length) if length else b""
-
-    def _read_chunked(self) -> bytes | None:
-        chunks: list[bytes] = []
-        total = 0
-        while True:
-            line = self.rfile.readline(1024)
-            try:
-                size = int(line.split(b";", 1)[0].strip(), 16)
-            except ValueError:
-                self._send_plain(400, "Bad chunked encoding")
-                return None
-            if size == 0:
-                while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
-                    pass
-                return b"".join(chunks)
-            total += size
-            if total > MAX_BODY:
-                self._send_plain(413, "Request body too large")
-                return None
-            chunks.append(self.rfile.read(size))
-            self.rfile.readline(1024)
-
-    def _send_plain(self, status: int, message: str) -> None:
-        self.close_connection = True
-        self._write(Response(status, message.encode("ascii"), "text/plain"))
-
-    def _serve(self) -> None:
-        body = self._read_body()
-        if body is None:
-            return
-        split = urlsplit(self.path)
-        req = Request(
-            method=self.command,
-            path=split.path,
-            query=parse_query(split.query),
-            headers=tuple(self.headers.items()),
-            body=body,
-        )
-        response = self._provider()._handle(req)
-        if response.reset:
-            try:
-                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            except OSError:
-                pass
-            self.close_connection = True
-            return
-        self._write(response)
-
-    def _write(self, response: Response) -> None:
-        try:
-            self.send_response(response.status)
-            for name, value in response.headers:
-                self.send_header(name, value)
-            if response.content_type:
-                self.send_header("Content-Type", response.content_type)
-            self.send_header("Content-Length", str(len(response.body)))
-            if self.close_connection:
-                self.send_header("Connection", "close")
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(response.body)
-            self.wfile.flush()
-        except OSError:
-            self.close_connection = True
 
 
 class LocalProvider(ProviderLogins):
@@ -536,11 +159,11 @@ class LocalProvider(ProviderLogins):
         )
         self._port = port
         self._lock = threading.Lock()
-        self._server: _Server | None = None
+        self._server: TokenServer | None = None
         self._thread: threading.Thread | None = None
         self._started = False
         self._stopping = threading.Event()
-        self._faults: list[_Fault] = []
+        self._faults: list[Fault] = []
         self._counts: dict[str, int] = dict.fromkeys(PROFILES, 0)
         self._log: list[RecordedRequest] = []
         self._state.add_client(Client(CDSE, CDSE_PUBLIC_CLIENT_ID, None, None, None))
@@ -568,7 +191,7 @@ class LocalProvider(ProviderLogins):
             if self._started:
                 raise RuntimeError("this LocalProvider was already started")
             self._started = True
-            server = _Server(("127.0.0.1", self._port), self)
+            server = TokenServer(("127.0.0.1", self._port), self._handle, self.now)
             port = int(server.server_address[1])
             self._state.base_url = f"http://127.0.0.1:{port}"
             thread = threading.Thread(
@@ -865,7 +488,7 @@ class LocalProvider(ProviderLogins):
         if kind == "slow" and delay <= 0:
             raise ValueError("a 'slow' fault needs delay > 0")
         with self._lock:
-            self._faults.append(_Fault(kind, times, status, retry_after, delay))
+            self._faults.append(Fault(kind, times, status, retry_after, delay))
 
     def clear_faults(self) -> None:
         """Forget the faults not yet used."""
@@ -889,8 +512,8 @@ class LocalProvider(ProviderLogins):
 
     def _handle(self, req: Request) -> Response:
         """Answer one parsed request (called by the HTTP handler's threads)."""
-        route = _ROUTES.get(req.path)
-        fault: _Fault | None = None
+        route = ROUTES.get(req.path)
+        fault: Fault | None = None
         if route is not None and route.token_endpoint and route.profile is not None:
             with self._lock:
                 self._counts[route.profile] += 1
@@ -908,14 +531,14 @@ class LocalProvider(ProviderLogins):
         self._record(req, route, fault, response)
         return response
 
-    def _respond(self, route: _Route | None, req: Request, fault: _Fault | None) -> Response:
+    def _respond(self, route: Route | None, req: Request, fault: Fault | None) -> Response:
         if route is None:
             return json_response(404, {"error": "not_found", "error_description": "No endpoint here"}, no_store=False)
         if fault is not None:
             if fault.delay > 0:
                 self._stopping.wait(min(fault.delay, MAX_FAULT_DELAY))
             if fault.kind != "slow":
-                return _fault_response(fault)
+                return fault_response(fault)
         if req.method not in route.methods:
             return json_response(
                 405,
@@ -930,20 +553,8 @@ class LocalProvider(ProviderLogins):
         except OAuthError as err:
             return error_response(err)
 
-    def _record(self, req: Request, route: _Route | None, fault: _Fault | None, response: Response) -> None:
-        pairs = req.form_pairs() if req.method != "GET" else None
-        record = RecordedRequest(
-            method=req.method,
-            path=req.path,
-            headers=tuple((name, redact_header(name, value)) for name, value in req.headers),
-            content_type=req.header("Content-Type"),
-            form=redact_pairs(pairs or ()),
-            query=redact_pairs(req.query),
-            profile=route.profile if route else None,
-            token_endpoint=bool(route and route.token_endpoint),
-            status=None if response.reset else response.status,
-            fault=fault.kind if fault else None,
-        )
+    def _record(self, req: Request, route: Route | None, fault: Fault | None, response: Response) -> None:
+        record = record_of(req, route, fault, response)
         with self._lock:
             self._log.append(record)
         logger.debug(
