@@ -92,7 +92,7 @@ def exchange_check(
     notes = (note,) if note else ()
     if isinstance(outcome, Token):
         left = outcome.seconds_left(now)
-        valid = f", valid for {left} s" if left is not None else ""
+        valid = f", valid for {duration(left)}" if left is not None else ""
         return Check(
             "exchange",
             OK,

@@ -35,7 +35,9 @@ def duration(seconds: float) -> str:
         return f"{whole} s"
     if whole < 7200:
         return f"{whole} s ({whole / 60:.0f} min)"
-    return f"{whole} s ({whole / 3600:.1f} h)"
+    if whole < 3 * 86400:
+        return f"{whole} s ({whole / 3600:.1f} h)"
+    return f"{whole} s ({whole / 86400:.1f} days)"  # EDL's 60-day tokens, offline tokens
 
 
 def clock_check(
