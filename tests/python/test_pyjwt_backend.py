@@ -53,6 +53,9 @@ def test_published_rfc_vectors_reproduce_through_pyjwt(path: Path) -> None:
         assert key.verify(f"{head}.{body}".encode("ascii"), jws.b64url_decode(signature), test["input"]["alg"])
 
 
+# Newer PyJWT releases' jwt.decode() (the check here, not m2mauth's signing) warns that the 50-byte test
+# secret is shorter than SHA-512's output; the signature comparison is what this test is about.
+@pytest.mark.filterwarnings("ignore:The HMAC key is")
 @pytest.mark.parametrize("alg", ["RS256", "RS384", "RS512", "HS256", "HS384", "HS512"])
 def test_deterministic_signatures_are_pyjwts_over_our_signing_input(alg: str, keys_dir: Path, rsa_private,
                                                                     hmac_secret: str) -> None:
