@@ -260,6 +260,13 @@ class TokenSource:
         and forget it; True if one was ended. Without, nothing is sent (tokens stay cached)."""
         if not logout:
             return False
+        if not self._flow.logout_url:  # said before anything is forgotten: the call was a mistake
+            raise ConfigError(
+                f"{self.profile.name} (flow {self._flow.name}) has no logout endpoint",
+                code="no_logout_endpoint",
+                hint="Only profiles with a logout endpoint (usgs-m2m) end tokens at the provider; "
+                "invalidate() forgets a token here.",
+            )
         from .logout_endpoint import end_token
 
         with self.store.lock(self.key, timeout=self.retry.deadline + self.timeout + 30):

@@ -350,14 +350,7 @@ handle_token <- function(handle, force = FALSE) {
   kinds <- c(margin = "number", timeout = "number")
   mod <- core()
   if (has_token_source()) {
-    if (is.null(handle$source)) {
-      handle$source <- py_invoke(
-        reticulate::py_get_attr(mod, "TokenSource"),
-        c(list(profile = handle$profile), handle$args),
-        kinds,
-        call = call
-      )
-    }
+    handle_source(handle, call)
     rejected <- if (force && !is.null(handle$token)) handle$token$access_token
     token <- py_invoke(
       reticulate::py_get_attr(handle$source, "token"),
@@ -381,4 +374,17 @@ handle_token <- function(handle, force = FALSE) {
   }
   handle$token <- token
   token
+}
+
+# The core's TokenSource behind a handle, made on first use (building a request starts no Python).
+handle_source <- function(handle, call) {
+  if (is.null(handle$source)) {
+    handle$source <- py_invoke(
+      reticulate::py_get_attr(core(), "TokenSource"),
+      c(list(profile = handle$profile), handle$args),
+      c(margin = "number", timeout = "number"),
+      call = call
+    )
+  }
+  handle$source
 }

@@ -65,7 +65,14 @@ new_store <- function(class, args, call) {
 #' (a refresh token is kept). A 401 with \code{error="invalid_token"} needs no
 #' call: \code{httr2::req_perform()} renews by itself.
 #'
+#' With \code{logout = TRUE} the token is also ended at the provider's logout
+#' endpoint, for a profile that has one (\code{"usgs-m2m"}: USGS asks clients to
+#' log an API key out after its final use), as \code{TokenSource$close(logout =
+#' TRUE)} does in Python; the next request fetches a new one.
+#'
 #' @param req A request made with \code{\link{req_auth_m2m}()}.
+#' @param logout \code{TRUE} to end the token at the provider's logout endpoint
+#'   too (an error for a profile without one).
 #' @return \code{req}, invisibly.
 #' @examples
 #' \dontrun{
@@ -73,10 +80,12 @@ new_store <- function(class, args, call) {
 #'   m2m_invalidate(req)
 #'   httr2::req_perform(req)
 #' })
+#' m2m_invalidate(usgs_req, logout = TRUE) # at the end of a USGS M2M script
 #' }
 #' @export
-m2m_invalidate <- function(req) {
+m2m_invalidate <- function(req, logout = FALSE) {
   check_request(req)
+  check_arg(logout, "flag", "logout")
   handle <- attr(req, "m2mauth")
   if (!is.environment(handle)) {
     m2m_abort(
@@ -85,7 +94,9 @@ m2m_invalidate <- function(req) {
       list(code = "invalid_argument", hint = "Pass a request made with req_auth_m2m(req, profile, ...).")
     )
   }
-  if (!is.null(handle$source)) {
+  if (isTRUE(logout)) {
+    logout_request_token(handle)
+  } else if (!is.null(handle$source)) {
     py_invoke(reticulate::py_get_attr(handle$source, "invalidate"), list(), call = quote(m2m_invalidate()))
   }
   handle$token <- NULL
@@ -100,4 +111,20 @@ token_from_store <- function(args, kinds, call) {
   source_args <- args[setdiff(names(args), c("session", "clock"))]
   source <- py_invoke(reticulate::py_get_attr(mod, "TokenSource"), source_args, kinds, call = call)
   py_invoke(reticulate::py_get_attr(source, "token"), list(), call = call)
+}
+
+# m2m_invalidate(req, logout = TRUE): the core's TokenSource.close(logout = TRUE) ends the token it
+# holds (in memory or in the store) at the profile's logout endpoint and forgets it; for a profile
+# without one it signals no_logout_endpoint, even before a token was fetched.
+logout_request_token <- function(handle) {
+  call <- quote(m2m_invalidate())
+  if (!has_token_source()) {
+    m2m_abort(
+      "m2m_invalidate(logout = TRUE) needs a core with TokenSource.",
+      condition_classes("python_too_old", "python"),
+      list(code = "python_too_old", hint = "Update the Python core: m2mauth::install_m2mauth().")
+    )
+  }
+  py_invoke(reticulate::py_get_attr(handle_source(handle, call), "close"), list(logout = TRUE), call = call)
+  invisible()
 }

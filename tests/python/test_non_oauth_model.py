@@ -193,3 +193,15 @@ def test_a_ready_token_flow_has_no_request_to_build() -> None:
     with pytest.raises(m2mauth.ConfigError) as caught:
         m2mauth.build_request("earthdata", access_token="abc", environ={})
     assert caught.value.code == "no_token_request"
+
+
+def test_close_with_logout_on_a_profile_without_a_logout_endpoint_says_so_and_forgets_nothing() -> None:
+    store = m2mauth.MemoryStore()
+    source = m2mauth.TokenSource("climate-engine", client_id="c", client_secret="s" * 16, store=store)
+    store.put(source.key, Token("kept-token", expires_at=4_102_444_800.0))
+    with pytest.raises(m2mauth.ConfigError) as caught:
+        source.close(logout=True)
+    assert caught.value.code == "no_logout_endpoint"
+    assert "usgs-m2m" in (caught.value.hint or "")
+    assert store.get(source.key) is not None  # the mistaken call lost nothing
+    assert source.close() is False  # without logout= nothing is sent or forgotten

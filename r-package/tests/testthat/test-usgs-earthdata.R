@@ -134,3 +134,26 @@ test_that("m2m_logout() ends a USGS M2M key at the API, and shows no secret", {
   expect_false(any(grepl(key$access_token, shown, fixed = TRUE)))
   expect_identical(api(), "AUTH_INVALID")
 })
+
+test_that("m2m_invalidate(req, logout = TRUE) ends the request's key at USGS; the next request gets a new one", {
+  skip_if_no_core()
+  provider <- local_provider()
+  req <- usgs_request(provider)
+  handle <- attr(req, "m2mauth")
+  expect_null(httr2::resp_body_json(m2m_req_perform(req))$errorCode)
+  old_key <- handle$token$access_token
+  expect_identical(m2m_invalidate(req, logout = TRUE), req)
+  ended <- httr2::req_headers(httr2::req_timeout(httr2::request(provider$usgs_api_url), 10), `X-Auth-Token` = old_key)
+  expect_identical(httr2::resp_body_json(httr2::req_perform(ended))$errorCode, "AUTH_INVALID")
+  expect_null(httr2::resp_body_json(m2m_req_perform(req))$errorCode)
+  expect_equal(handle$fetched, 2L)
+  expect_false(identical(handle$token$access_token, old_key))
+  # A profile without a logout endpoint says so (and keeps its token).
+  ce <- provider_credentials(provider, "climate-engine")
+  other <- req_auth_m2m(
+    httr2::request(provider$resource_url), "climate-engine",
+    client_id = ce$client_id, client_secret = ce$client_secret, token_url = provider$token_urls[["climate-engine"]]
+  )
+  expect_error(m2m_invalidate(other, logout = TRUE), class = "m2mauth_error_no_logout_endpoint")
+  expect_error(m2m_invalidate(req, logout = "yes"), class = "m2mauth_error_invalid_argument")
+})
