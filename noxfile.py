@@ -32,7 +32,7 @@ def lint(session: nox.Session) -> None:
     """ruff over everything, mypy --strict over the package and tools."""
     _install(session, "ruff", "mypy", "types-requests")
     session.run("ruff", "check", "python", "tests", "spec/verify", "noxfile.py")
-    session.run("mypy", "--strict", "python/m2mauth", "spec/verify/verify_vectors.py")
+    session.run("mypy", "--strict", "python/m2mauth", "spec/verify/verify_vectors.py", "spec/verify/vectorcheck")
 
 
 @nox.session
@@ -47,7 +47,8 @@ def vectors(session: nox.Session) -> None:
 #: The lowest PyJWT m2mauth supports; pyproject.toml's "pyjwt>=" says the same (a test checks).
 PYJWT_FLOOR = "2.10.1"
 #: The pure layer: what PyJWT's algorithm objects and JWK conversion reach (seconds, no servers).
-PYJWT_TESTS = [f"tests/python/test_{name}.py" for name in ("jws", "keys", "assertions", "pyjwt_backend",
+PYJWT_TESTS = [f"tests/python/test_{name}.py" for name in ("jws", "keys", "key_signing", "key_pickling",
+                                                            "service_keys", "assertions", "pyjwt_backend",
                                                             "client_auth", "grants")]  # fmt: skip
 
 

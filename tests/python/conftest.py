@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+from m2mauth.testing import LocalProvider
 
 ROOT = Path(__file__).resolve().parents[2]
 KEYS = ROOT / "spec" / "keys"
@@ -154,3 +156,22 @@ def make_jwt() -> Callable[..., str]:
         return f"{head}.{body}.{_b64url(signature)}"
 
     return build
+
+
+# -- LocalProvider (test_local_provider_*.py; their helpers are in local_provider_helpers.py) --------
+
+
+@pytest.fixture
+def provider() -> Iterator[LocalProvider]:
+    with LocalProvider() as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def rsa_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+@pytest.fixture(scope="module")
+def other_rsa_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
