@@ -124,6 +124,8 @@ def test_wrong_password_is_explained(provider: LocalProvider) -> None:
     with pytest.raises(m2mauth.TokenEndpointError) as caught:
         m2mauth.fetch_token("earthdata", username=USER, password="wrong-DO-NOT-PRINT", token_url=url(provider))
     assert caught.value.status == 401 and caught.value.provider_code == "earthdata_credentials_rejected"
+    # EDL's own answer (earthaccess-dev/earthaccess#453), which the emulation copies.
+    assert (caught.value.error, caught.value.error_description) == ("invalid_credentials", "Invalid user credentials")
     assert "DO-NOT-PRINT" not in str(caught.value)
 
 
@@ -134,6 +136,7 @@ def test_the_two_token_cap_gets_the_revoke_hint(provider: LocalProvider) -> None
         # POST /api/users/token always mints: what a tool that mints on every run does.
         m2mauth.fetch_token("earthdata", username=USER, password=PASSWORD, token_url=provider.earthdata_url("token"))
     assert caught.value.provider_code == "earthdata_token_limit" and "two" in (caught.value.hint or "")
+    assert caught.value.error == "max_token_limit"  # EDL's code (podaac/data-subscriber checks for it)
     # find_or_create_token still works: it hands back one of the two.
     token = m2mauth.fetch_token("earthdata", username=USER, password=PASSWORD, token_url=url(provider))
     assert cmr_ok(provider, token) and provider.earthdata_counts(USER)["valid_tokens"] == 2

@@ -79,6 +79,7 @@ def test_a_second_auth_expired_is_returned_not_retried_again(clock: Clock) -> No
         provider.add_usgs_user(USER, APP_TOKEN)
         answer = requests.get(provider.usgs_api_url, auth=m2mauth.Auth("usgs-m2m", **creds(provider)), timeout=TIMEOUT)
         assert answer.json()["errorCode"] == "AUTH_EXPIRED"
+        assert answer.json()["errorMessage"] == "API key has expired due to inactivity"  # USGS's text
         assert provider.usgs_counts()["logins"] == 2 and provider.usgs_counts()["expired_answers"] == 2
 
 
@@ -103,6 +104,22 @@ def test_password_gets_the_application_token_hint(provider: LocalProvider) -> No
         m2mauth.fetch_token("usgs-m2m", username=USER, password="old-pw", token_url=provider.token_url("usgs-m2m"))
     assert caught.value.code == "password_login_retired" and "application token" in (caught.value.hint or "")
     assert provider.token_requests("usgs-m2m") == 0
+
+
+def test_answers_carry_the_usgs_envelope(provider: LocalProvider) -> None:
+    login = requests.post(
+        provider.token_url("usgs-m2m"), json={"username": USER, "token": APP_TOKEN}, timeout=TIMEOUT
+    ).json()
+    members = {"requestId", "version", "sessionId", "data", "errorCode", "errorMessage"}
+    assert set(login) == members and login["sessionId"] is not None and login["errorCode"] is None
+    refused = requests.post(provider.usgs_api_url, headers={"X-Auth-Token": "not-a-key"}, timeout=TIMEOUT).json()
+    assert set(refused) == members and refused["sessionId"] is None and refused["data"] is None
+
+
+def test_the_retired_password_login_answers_invalid_endpoint(provider: LocalProvider) -> None:
+    retired = provider.token_url("usgs-m2m").removesuffix("login-token") + "login"
+    answer = requests.post(retired, json={"username": USER, "password": "old-pw"}, timeout=TIMEOUT).json()
+    assert (answer["errorCode"], answer["errorMessage"], answer["data"]) == ("NOT_FOUND", "Invalid Endpoint", None)
 
 
 def test_close_with_logout_ends_the_key_and_without_sends_nothing(provider: LocalProvider) -> None:

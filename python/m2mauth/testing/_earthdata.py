@@ -12,8 +12,14 @@ takes ``Authorization: Basic base64(username:password)``.
 
 Answers carry ``access_token`` (an RS256 JWT with ``exp``, as the real ones are), ``token_type``
 ``Bearer`` and ``expiration_date`` as ``MM/DD/YYYY`` (UTC). Tokens last ``token_lifetime`` (60
-days) and work as ``Authorization: Bearer`` on the provider's resource URL (CMR, a DAAC). EDL's
-texts for a wrong password and for the cap are not documented: the ones here are the emulation's.
+days) and work as ``Authorization: Bearer`` on the provider's resource URL (CMR, a DAAC).
+
+Error answers. A wrong username or password: 401 ``{"error": "invalid_credentials",
+"error_description": "Invalid user credentials"}``, as EDL answers (earthaccess-dev/earthaccess#453
+shows that body; nasa/cumulus's EDL client tests mock it with 401). The cap: ``error``
+``max_token_limit`` is EDL's (podaac/data-subscriber's ``create_token`` checks for it); its status
+and ``error_description`` are not published, so 403 and the text here are the emulation's. EDL
+also locks an account for 10 minutes after repeated wrong passwords; the emulation does not.
 """
 
 from __future__ import annotations
@@ -36,7 +42,7 @@ LIST_PATH = "/api/users/tokens"
 REVOKE_PATH = "/api/users/revoke_token"
 TOKEN_LIFETIME = 60 * 86400  # "User tokens are valid for a duration of 60 days"
 MAX_TOKENS = 2
-CAP_ERROR = "max_token_limit"
+CAP_ERROR = "max_token_limit"  # EDL's code (podaac/data-subscriber); status and message below are ours
 CAP_MESSAGE = "You have reached the maximum number of tokens (2); revoke one to create another"
 
 

@@ -1,17 +1,26 @@
 """USGS Machine-to-Machine API emulation: ``login-token``, an API call and ``logout``.
 
-* ``POST .../login-token`` with JSON ``{"username": ..., "token": <application token>}``
-  answers the envelope ``{"requestId", "version", "data": <api key>, "errorCode": null,
-  "errorMessage": null}``; keys last ``key_lifetime`` seconds (2 hours, as USGS says).
-* ``POST .../dataset-search`` with ``X-Auth-Token: <api key>``: data, or the envelope error
-  ``AUTH_EXPIRED`` ("API key has expired. Try logging out and logging back in.") for an expired
-  key, ``AUTH_INVALID`` for an unknown one, ``AUTH_UNAUTHORIZED`` without a key. USGS does not
-  document the HTTP status of these answers; the emulation sends them with 200, so clients must
-  read ``errorCode`` (as kapadia/usgs does), not the status.
+* Every answer is USGS's envelope ``{"requestId", "version", "sessionId", "data", "errorCode",
+  "errorMessage"}`` (the members kapadia/usgs#59 and MrChebur/usgs-machine-to-machine-API's README
+  show); ``sessionId`` is null on an error answer, as in #59.
+* ``POST .../login-token`` with JSON ``{"username": ..., "token": <application token>}`` answers
+  ``data``: an API key; keys last ``key_lifetime`` seconds (2 hours, as USGS says).
+* ``POST .../dataset-search`` with ``X-Auth-Token: <api key>``: data, or ``AUTH_EXPIRED`` "API key
+  has expired due to inactivity" (USGS's text, kapadia/usgs#59 and #62) for an expired key,
+  ``AUTH_INVALID`` for an unknown one, ``AUTH_UNAUTHORIZED`` without a key.
 * ``POST .../logout`` with ``X-Auth-Token`` ends the key.
-* The retired ``POST .../login`` (username and password) answers ``ENDPOINT_UNAVAILABLE``.
+* The retired ``POST .../login`` (username and password) answers ``NOT_FOUND`` "Invalid Endpoint",
+  as USGS has since March 2025 (yannforget/landsatxplore#130).
 
-Error codes other than ``AUTH_EXPIRED`` are not documented; the ones here are the emulation's.
+USGS's list of error codes (https://m2m.cr.usgs.gov/api/docs/exceptioncodes/, as copied in
+MrChebur/usgs-machine-to-machine-API's ``usgsErrors.py``) has ``AUTH_INVALID``, ``AUTH_KEY_INVALID``
+and ``AUTH_UNAUTHROIZED`` (sic; both spellings were seen in answers); which one USGS sends for a
+wrong application token, an unknown key or a missing key is not published, so those choices and
+their messages are the emulation's. The HTTP status is not documented either: public reports show
+error answers with error statuses (an ``AUTH_EXPIRED`` envelope that was not a 200 in
+kapadia/usgs#59, ``VERSION_UNKNOWN`` with 500 in Fergui/m2m-api#2), the number per code unknown.
+The emulation sends every envelope with 200, so a client passes only if it reads ``errorCode``
+whatever the status (as m2mauth does).
 """
 
 from __future__ import annotations
@@ -33,7 +42,8 @@ USGS_LOGIN_PATH = USGS_BASE_PATH + "login"
 USGS_LOGOUT_PATH = USGS_BASE_PATH + "logout"
 USGS_API_PATH = USGS_BASE_PATH + "dataset-search"
 KEY_LIFETIME = 7200  # "will be active for two hours"
-EXPIRED_MESSAGE = "API key has expired. Try logging out and logging back in."
+EXPIRED_MESSAGE = "API key has expired due to inactivity"  # USGS's text (kapadia/usgs#59)
+RETIRED_LOGIN_CODE, RETIRED_LOGIN_MESSAGE = "NOT_FOUND", "Invalid Endpoint"  # landsatxplore#130
 
 
 @dataclass
@@ -50,6 +60,7 @@ class UsgsState:
 _STATES: weakref.WeakKeyDictionary[State, UsgsState] = weakref.WeakKeyDictionary()
 _STATES_LOCK = threading.Lock()
 _REQUEST_IDS = itertools.count(1)
+_SESSION_IDS = itertools.count(1)
 
 
 def usgs_state(state: State) -> UsgsState:
@@ -66,6 +77,7 @@ def _envelope(data: Any, code: str | None = None, message: str | None = None) ->
         {
             "requestId": next(_REQUEST_IDS),
             "version": "stable",
+            "sessionId": None if code else next(_SESSION_IDS),
             "data": data,
             "errorCode": code,
             "errorMessage": message,
@@ -105,11 +117,7 @@ def login_token(state: State, req: Request) -> Response:
 
 
 def retired_login(state: State, req: Request) -> Response:
-    return _envelope(
-        None,
-        "ENDPOINT_UNAVAILABLE",
-        "The login endpoint is no longer available; use login-token with an application token",
-    )
+    return _envelope(None, RETIRED_LOGIN_CODE, RETIRED_LOGIN_MESSAGE)
 
 
 def _key_problem(state: State, req: Request) -> tuple[str, str] | None:
