@@ -117,13 +117,15 @@ presented_header <- function(token) {
   stats::setNames(list(value), token$header_name)
 }
 
-# httr2's is_transient() for the requests of one handle: TRUE only for the profile's own expiry
-# answer (never for a 401, which httr2 handles itself), and then the next send renews by force.
+# httr2's is_transient() for the requests of one handle: TRUE for the profile's own expiry answer,
+# and for a 401 to a token in the profile's own header (httr2 renews only Bearer tokens refused
+# with error="invalid_token"); then the next send renews by force.
 # One function per handle, so m2m_req_perform() can tell this retry policy from the user's own.
 expiry_answer_detector <- function(handle) {
   if (is.null(handle$expiry_detector)) {
     handle$expiry_detector <- function(resp) {
-      if (httr2::resp_status(resp) == 401 || !presented_expired(resp, handle)) {
+      own_header <- !identical(handle$token$header_name %||% "Authorization", "Authorization")
+      if ((httr2::resp_status(resp) == 401 && !own_header) || !presented_expired(resp, handle)) {
         return(FALSE)
       }
       handle$httr2_token <- NULL
