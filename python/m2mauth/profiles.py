@@ -173,6 +173,13 @@ class Profile:
             if all(name in available for name in candidate.requires):
                 return candidate
         wanted = "; ".join(f"{f.name}: {' + '.join(f.requires)}" for f in self.flows)
+        if "access_token" in available and not any("access_token" in f.requires for f in self.flows):
+            # A ready token given to a profile that always fetches its own: say that, not only what is missing.
+            raise ConfigError(
+                f"{self.name} does not use a ready token (access_token=): it gets its own from the provider",
+                code="missing_credential",
+                hint=f"Give the credentials of one flow instead ({wanted}). " + self._env_hint(),
+            )
         raise ConfigError(
             f"no flow of {self.name!r} fits the credentials given ({', '.join(sorted(available)) or 'none'})",
             code="missing_credential",

@@ -14,7 +14,6 @@ import multiprocessing.context
 import pickle
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,71 +25,23 @@ from m2mauth import FileStore, RetryPolicy, TokenSource
 from m2mauth.one_time_codes import TotpRequiredError
 from m2mauth.testing import LocalProvider, new_totp_secret, totp_code
 
-try:
-    from .conftest_lifecycle import (
-        FakeClock,
-        ProviderFactory,
-        captured_m2mauth_log,
-        lifecycle_provider,
-        mp,
-        read_record,
-        refresh_period,
-        run_workers,
-        token_requests_bound,
-    )
-except ImportError:
-    from conftest_lifecycle import (
-        FakeClock,
-        ProviderFactory,
-        captured_m2mauth_log,
-        lifecycle_provider,
-        mp,
-        read_record,
-        refresh_period,
-        run_workers,
-        token_requests_bound,
-    )
-
-__all__ = ["lifecycle_provider", "mp"]
+try:  # tests/integration as a package (an __init__.py exists)
+    from . import conftest_lifecycle as lifecycle  # type: ignore[attr-defined, unused-ignore]
+    from .conftest_local import clean_environment, resource, token_posts  # type: ignore[import-not-found, unused-ignore]
+except ImportError:  # rootdir-style import: this folder is on sys.path
+    import conftest_lifecycle as lifecycle
+    from conftest_local import clean_environment, resource, token_posts
 
 TIMEOUT = 10
 USER, PASSWORD = "eo-user@example.org", "cdse-Test-Password-9c1d"
 SH_ID, SH_SECRET = "sh-dashboard-client", "sh-Test-Secret-4e2a"
 NO_RETRY = RetryPolicy(attempts=1)
-ENVIRONMENT = (
-    "SH_CLIENT_ID",
-    "SH_CLIENT_SECRET",
-    "EODAG__COP_DATASPACE__AUTH__CREDENTIALS__USERNAME",
-    "EODAG__COP_DATASPACE__AUTH__CREDENTIALS__PASSWORD",
-    "M2MAUTH_TOTP",
-    "M2MAUTH_CLIENT_ID",
-    "M2MAUTH_USERNAME",
-    "M2MAUTH_PASSWORD",
-)
+PREFIXES = ("M2MAUTH_", "SH_CLIENT_", "EODAG__")
 
 
 @pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in ENVIRONMENT:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("M2MAUTH_HOME", str(tmp_path / "home"))
-
-
-@pytest.fixture()
-def provider() -> Iterator[LocalProvider]:
-    with LocalProvider(token_lifetime=600) as running:
-        yield running
-
-
-def resource(provider: LocalProvider, token: m2mauth.Token) -> dict[str, Any]:
-    answer = requests.get(provider.resource_url, headers={"Authorization": token.authorization}, timeout=TIMEOUT)
-    assert answer.status_code == 200, answer.text
-    body: dict[str, Any] = answer.json()
-    return body
-
-
-def token_posts(provider: LocalProvider) -> list[Any]:
-    return [r for r in provider.requests_log if r.token_endpoint]
+def no_machine_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    clean_environment(monkeypatch, tmp_path, PREFIXES, m2mauth_home="home")
 
 
 def grants(provider: LocalProvider) -> list[str | None]:
@@ -210,7 +161,7 @@ def test_refresh_token_flow_and_dashboard_client_with_basic(provider: LocalProvi
 # -- renewal over time: refresh while refresh_expires_in allows, then the password grant ----------
 
 
-def cdse_source(provider: LocalProvider, clock: FakeClock, **credentials: Any) -> TokenSource:
+def cdse_source(provider: LocalProvider, clock: lifecycle.FakeClock, **credentials: Any) -> TokenSource:
     return TokenSource(
         "cdse",
         username=USER,
@@ -223,9 +174,9 @@ def cdse_source(provider: LocalProvider, clock: FakeClock, **credentials: Any) -
 
 
 def test_renewal_refreshes_within_the_hour_then_repeats_the_password_grant(
-    lifecycle_provider: ProviderFactory,
+    lifecycle_provider: lifecycle.ProviderFactory,
 ) -> None:
-    clock = FakeClock()
+    clock = lifecycle.FakeClock()
     provider = lifecycle_provider(token_lifetime=600, clock=clock)
     provider.add_user("cdse", USER, PASSWORD)
     source = cdse_source(provider, clock)
@@ -241,8 +192,8 @@ def test_renewal_refreshes_within_the_hour_then_repeats_the_password_grant(
     assert provider.cdse_sessions(USER)["opened"] == 2
 
 
-def test_a_used_totp_is_never_resent_totp_required_instead(lifecycle_provider: ProviderFactory) -> None:
-    clock = FakeClock()
+def test_a_used_totp_is_never_resent_totp_required_instead(lifecycle_provider: lifecycle.ProviderFactory) -> None:
+    clock = lifecycle.FakeClock()
     provider = lifecycle_provider(token_lifetime=600, clock=clock)
     seed = new_totp_secret()
     provider.add_user("cdse", USER, PASSWORD, totp_secret=seed)
@@ -262,8 +213,8 @@ def test_a_used_totp_is_never_resent_totp_required_instead(lifecycle_provider: P
     assert pickle.loads(pickle.dumps(needed.value)).code == "totp_required"
 
 
-def test_a_totp_callable_gives_each_password_grant_a_fresh_code(lifecycle_provider: ProviderFactory) -> None:
-    clock = FakeClock()
+def test_a_totp_callable_gives_each_password_grant_a_fresh_code(lifecycle_provider: lifecycle.ProviderFactory) -> None:
+    clock = lifecycle.FakeClock()
     provider = lifecycle_provider(token_lifetime=600, clock=clock)
     seed = new_totp_secret()
     provider.add_user("cdse", USER, PASSWORD, totp_secret=seed)
@@ -275,8 +226,8 @@ def test_a_totp_callable_gives_each_password_grant_a_fresh_code(lifecycle_provid
     assert [r.status for r in token_posts(provider)] == [200, 200]
 
 
-def test_a_refused_refresh_falls_back_to_the_password_grant(lifecycle_provider: ProviderFactory) -> None:
-    server_clock, client_clock = FakeClock(), FakeClock()
+def test_a_refused_refresh_falls_back_to_the_password_grant(lifecycle_provider: lifecycle.ProviderFactory) -> None:
+    server_clock, client_clock = lifecycle.FakeClock(), lifecycle.FakeClock()
     provider = lifecycle_provider(token_lifetime=600, clock=server_clock, cdse_session_idle=700)
     provider.add_user("cdse", USER, PASSWORD)
     source = cdse_source(provider, client_clock)
@@ -289,14 +240,14 @@ def test_a_refused_refresh_falls_back_to_the_password_grant(lifecycle_provider: 
     assert resource(provider, renewed)["subject"] == USER
 
 
-def test_refresh_expiry_is_kept_in_a_file_store(lifecycle_provider: ProviderFactory, tmp_path: Path) -> None:
+def test_refresh_expiry_is_kept_in_a_file_store(lifecycle_provider: lifecycle.ProviderFactory, tmp_path: Path) -> None:
     provider = lifecycle_provider(token_lifetime=600)
     provider.add_user("cdse", USER, PASSWORD)
     folder = tmp_path / "store"
     token = TokenSource(
         "cdse", username=USER, password=PASSWORD, token_url=provider.token_url("cdse"), store=FileStore(folder)
     ).token()
-    record = read_record(folder)
+    record = lifecycle.read_record(folder)
     assert record is not None and token.refresh_expires_at is not None
     assert record["refresh_expires_at"] == pytest.approx(token.refresh_expires_at.timestamp())
     assert PASSWORD not in (folder / "tokens").joinpath(next(iter((folder / "tokens").iterdir())).name).read_text()
@@ -305,7 +256,7 @@ def test_refresh_expiry_is_kept_in_a_file_store(lifecycle_provider: ProviderFact
 # -- 100 sessions per user: HTTP 429 and its hint ----------------------------------------------------
 
 
-def test_past_the_session_cap_429_says_to_share_a_store(lifecycle_provider: ProviderFactory) -> None:
+def test_past_the_session_cap_429_says_to_share_a_store(lifecycle_provider: lifecycle.ProviderFactory) -> None:
     provider = lifecycle_provider(token_lifetime=600, cdse_session_cap=3)
     provider.add_user("cdse", USER, PASSWORD)
     url = provider.token_url("cdse")
@@ -341,7 +292,7 @@ def session_worker(queue: Any, source: TokenSource, resource_url: str, duration:
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX processes")
 def test_processes_sharing_a_file_store_open_one_session(
-    lifecycle_provider: ProviderFactory, mp: multiprocessing.context.BaseContext, tmp_path: Path
+    lifecycle_provider: lifecycle.ProviderFactory, mp: multiprocessing.context.BaseContext, tmp_path: Path
 ) -> None:
     lifetime, duration, processes = 2, 4.0, 4
     provider = lifecycle_provider(token_lifetime=lifetime, cdse_session_cap=2)
@@ -350,13 +301,17 @@ def test_processes_sharing_a_file_store_open_one_session(
         "cdse", username=USER, password=PASSWORD, token_url=provider.token_url("cdse"), store=FileStore(tmp_path / "s")
     )
     started = time.monotonic()
-    results = run_workers(mp, session_worker, [(source, provider.resource_url, duration)] * processes)
+    results = lifecycle.run_workers(mp, session_worker, [(source, provider.resource_url, duration)] * processes)
     elapsed = time.monotonic() - started
     made = provider.token_requests("cdse")
     assert sum(r["requests"] for r in results) == made and all(r["refused"] == 0 for r in results), results
     assert provider.cdse_sessions(USER)["opened"] == 1  # one session for all processes and periods
     assert grants(provider).count("password") == 1
-    assert 2 <= made <= token_requests_bound(elapsed, lifetime), (made, elapsed, refresh_period(lifetime))
+    assert 2 <= made <= lifecycle.token_requests_bound(elapsed, lifetime), (
+        made,
+        elapsed,
+        lifecycle.refresh_period(lifetime),
+    )
 
 
 # -- sentinel-hub ---------------------------------------------------------------------------------
@@ -383,7 +338,7 @@ def test_sentinel_hub_secret_in_the_body_by_default_basic_selectable(
 
 def test_sentinel_hub_wrong_secret_is_explained_without_the_secret(provider: LocalProvider) -> None:
     provider.add_client("sentinel-hub", SH_ID, SH_SECRET)
-    with captured_m2mauth_log() as records, pytest.raises(m2mauth.TokenEndpointError) as refused:
+    with lifecycle.captured_m2mauth_log() as records, pytest.raises(m2mauth.TokenEndpointError) as refused:
         m2mauth.fetch_token(
             "sentinel-hub",
             client_id=SH_ID,
@@ -398,13 +353,13 @@ def test_sentinel_hub_wrong_secret_is_explained_without_the_secret(provider: Loc
 
 
 def test_no_secret_or_code_reaches_the_log(
-    lifecycle_provider: ProviderFactory, caplog: pytest.LogCaptureFixture
+    lifecycle_provider: lifecycle.ProviderFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
     provider = lifecycle_provider(token_lifetime=600)
     seed = new_totp_secret()
     provider.add_user("cdse", USER, PASSWORD, totp_secret=seed)
     code = totp_code(seed, provider.now())
-    with caplog.at_level(logging.DEBUG), captured_m2mauth_log() as records:
+    with caplog.at_level(logging.DEBUG), lifecycle.captured_m2mauth_log() as records:
         source = TokenSource("cdse", username=USER, password=PASSWORD, totp=code, token_url=provider.token_url("cdse"))
         token = source.token()
     shown = caplog.text + "".join(r.getMessage() for r in records) + repr(source) + repr(token)

@@ -7,75 +7,44 @@ the CLI's own ``--timeout`` and ``timeout=`` on the test's requests.
 
 from __future__ import annotations
 
-import io
 import json
-import os
 import socket
 import stat
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import jwt
 import pytest
-import requests
 from cryptography.hazmat.primitives import serialization
 
 from m2mauth import cli
 from m2mauth.profiles import list_profiles
 from m2mauth.testing import LocalProvider
 
+try:  # tests/integration as a package (an __init__.py exists)
+    from .conftest_local import (  # type: ignore[import-not-found, unused-ignore]
+        Result,
+        Run,
+        checkout_environment,
+        clean_environment,
+        resource_ok,
+    )
+except ImportError:  # rootdir-style import: this folder is on sys.path
+    from conftest_local import Result, Run, checkout_environment, clean_environment, resource_ok
+
 ROOT = Path(__file__).resolve().parents[2]
 SEED_GRANT = ROOT / "tests" / "python" / "fixtures" / "clms_seed_grant.txt"
-HTTP_TIMEOUT = 10
 CANARY = "canary-Secret-7f3e-DO-NOT-PRINT"
 ENV_PREFIXES = ("M2MAUTH_", "DT_SERVICE_ACCOUNT_", "OPENEO_AUTH_")
-PROXY_VARIABLES = ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "NO_PROXY")
-
-
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-    @property
-    def both(self) -> str:
-        return self.out + self.err
-
-
-Run = Callable[..., Result]
 
 
 @pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def no_machine_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No credentials, proxies or stores leak in from the machine running the tests."""
-    for name in list(os.environ):
-        if name.startswith(ENV_PREFIXES) or name.upper() in PROXY_VARIABLES:
-            monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("M2MAUTH_HOME", str(tmp_path / "default-home"))
-
-
-@pytest.fixture()
-def run(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Run:
-    def invoke(*argv: str, stdin: str = "") -> Result:
-        capsys.readouterr()
-        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
-        code = cli.main(list(argv))
-        captured = capsys.readouterr()
-        return Result(code, captured.out, captured.err)
-
-    return invoke
-
-
-@pytest.fixture()
-def provider() -> Iterator[LocalProvider]:
-    with LocalProvider(token_lifetime=600) as running:
-        yield running
+    clean_environment(monkeypatch, tmp_path, ENV_PREFIXES, m2mauth_home="default-home")
 
 
 @pytest.fixture()
@@ -84,13 +53,6 @@ def service_key_file(provider: LocalProvider, tmp_path: Path) -> Path:
     path.write_text(json.dumps(provider.make_clms_service_key()), encoding="utf-8")
     path.chmod(0o600)
     return path
-
-
-def resource_ok(provider: LocalProvider, access_token: str) -> bool:
-    answer = requests.get(
-        provider.resource_url, headers={"Authorization": f"Bearer {access_token}"}, timeout=HTTP_TIMEOUT
-    )
-    return answer.status_code == 200
 
 
 def closed_port() -> int:
@@ -104,10 +66,7 @@ def closed_port() -> int:
 
 
 def test_help_runs_as_a_module_in_a_subprocess() -> None:
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "python"), os.environ.get("PYTHONPATH")])),
-    }
+    env = checkout_environment()
     done = subprocess.run(
         [sys.executable, "-m", "m2mauth.cli", "--help"],
         capture_output=True,
@@ -601,10 +560,7 @@ def test_keygen_writes_private_files_0600_and_the_openaire_public_jwk(
 def test_keygen_redirected_to_a_file_as_help_shows(tmp_path: Path) -> None:
     """`m2mauth keygen --kid X > X.public.jwk.json` (the --help example): the shell creates that file before
     keygen runs, so keygen must not write it too (it failed with file_exists and left the file empty)."""
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "python"), os.environ.get("PYTHONPATH")])),
-    }
+    env = checkout_environment()
     target = tmp_path / "my-service.public.jwk.json"
     with target.open("wb") as stdout:  # what `> my-service.public.jwk.json` does
         done = subprocess.run(

@@ -11,13 +11,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import io
 import json
-import os
 import socket
-import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,17 +41,19 @@ from m2mauth.doctor import (
 )
 from m2mauth.testing import LocalProvider
 
+try:  # tests/integration as a package (an __init__.py exists)
+    from .conftest_local import Result, clean_environment, invoke_cli  # type: ignore[import-not-found, unused-ignore]
+except ImportError:  # rootdir-style import: this folder is on sys.path
+    from conftest_local import Result, clean_environment, invoke_cli
+
 CANARY = "canary-Proxy-Password-91c2"
 ENV_PREFIXES = ("M2MAUTH_", "DT_SERVICE_ACCOUNT_", "OPENEO_AUTH_")
-PROXY_VARIABLES = ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "NO_PROXY")
 DT_EMAIL = "svc@example.serviceaccount.d21s.com"
 
 
 @dataclass
-class Result:
-    code: int
-    out: str
-    err: str
+class Report(Result):
+    """A doctor run's result, with its report read back."""
 
     @property
     def text(self) -> str:
@@ -69,33 +68,21 @@ class Result:
         return next(c for c in self.report()["checks"] if c["name"] == name)
 
 
-Run = Callable[..., Result]
+Run = Callable[..., Report]
 
 
 @pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in list(os.environ):
-        if name.startswith(ENV_PREFIXES) or name.upper() in PROXY_VARIABLES:
-            monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("M2MAUTH_HOME", str(tmp_path / "default-home"))
+def no_machine_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    clean_environment(monkeypatch, tmp_path, ENV_PREFIXES, m2mauth_home="default-home")
 
 
 @pytest.fixture()
 def doctor(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Run:
-    def invoke(*argv: str, stdin: str = "") -> Result:
-        capsys.readouterr()
-        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
-        code = cli.main(["doctor", *argv, "--timeout", "10"])
-        captured = capsys.readouterr()
-        return Result(code, captured.out, captured.err)
+    def invoke(*argv: str, stdin: str = "") -> Report:
+        result = invoke_cli(capsys, monkeypatch, ["doctor", *argv, "--timeout", "10"], stdin)
+        return Report(result.code, result.out, result.err)
 
     return invoke
-
-
-@pytest.fixture()
-def provider() -> Iterator[LocalProvider]:
-    with LocalProvider(token_lifetime=600) as running:
-        yield running
 
 
 def write_key(path: Path, service_key: dict[str, str], mode: int = 0o600) -> Path:

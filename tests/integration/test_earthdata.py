@@ -43,6 +43,14 @@ def url(provider: LocalProvider) -> str:
     return provider.token_url("earthdata")
 
 
+def use_netrc(monkeypatch: pytest.MonkeyPatch, path: Path, text: str, mode: int = 0o600) -> Path:
+    """Write a .netrc with this text and mode, and point NETRC at it."""
+    path.write_text(text, encoding="utf-8")
+    path.chmod(mode)
+    monkeypatch.setenv("NETRC", str(path))
+    return path
+
+
 def cmr_ok(provider: LocalProvider, token: m2mauth.Token) -> bool:
     answer = requests.get(provider.resource_url, headers={"Authorization": token.authorization}, timeout=TIMEOUT)
     return answer.status_code == 200
@@ -70,14 +78,12 @@ def test_environment_variables_then_netrc(
     assert cmr_ok(provider, m2mauth.fetch_token("earthdata", token_url=url(provider)))
     monkeypatch.delenv("EARTHDATA_USERNAME")
     monkeypatch.delenv("EARTHDATA_PASSWORD")
-    netrc = tmp_path / "my-netrc"
-    netrc.write_text(
+    use_netrc(
+        monkeypatch,
+        tmp_path / "my-netrc",
         "machine other.example login x password y\n"
         f'machine urs.earthdata.nasa.gov login {USER} password "{PASSWORD}"\n',
-        encoding="utf-8",
     )
-    netrc.chmod(0o600)
-    monkeypatch.setenv("NETRC", str(netrc))
     assert cmr_ok(provider, m2mauth.fetch_token("earthdata", token_url=url(provider)))
 
 
@@ -85,10 +91,8 @@ def test_environment_variables_then_netrc(
 def test_a_netrc_others_may_read_is_refused_naming_the_file_not_the_secret(
     provider: LocalProvider, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    netrc = tmp_path / ".netrc"
-    netrc.write_text(f"machine urs.earthdata.nasa.gov login {USER} password {PASSWORD}\n", encoding="utf-8")
-    netrc.chmod(0o644)
-    monkeypatch.setenv("NETRC", str(netrc))
+    entry = f"machine urs.earthdata.nasa.gov login {USER} password {PASSWORD}\n"
+    netrc = use_netrc(monkeypatch, tmp_path / ".netrc", entry, mode=0o644)
     with pytest.raises(m2mauth.ConfigError) as caught:
         m2mauth.fetch_token("earthdata", token_url=url(provider))
     text = str(caught.value) + (caught.value.hint or "")
@@ -100,10 +104,7 @@ def test_a_netrc_others_may_read_is_refused_naming_the_file_not_the_secret(
 def test_a_netrc_entry_without_password_names_the_line(
     provider: LocalProvider, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    netrc = tmp_path / ".netrc"
-    netrc.write_text(f"# mine\n\nmachine urs.earthdata.nasa.gov login {USER}\n", encoding="utf-8")
-    netrc.chmod(0o600)
-    monkeypatch.setenv("NETRC", str(netrc))
+    use_netrc(monkeypatch, tmp_path / ".netrc", f"# mine\n\nmachine urs.earthdata.nasa.gov login {USER}\n")
     with pytest.raises(m2mauth.ConfigError) as caught:
         m2mauth.fetch_token("earthdata", token_url=url(provider))
     assert caught.value.code == "invalid_credential_file" and "line 3" in str(caught.value)

@@ -5,13 +5,10 @@ with an offline token the realm rotates or does not rotate (separate processes f
 
 from __future__ import annotations
 
-import io
 import json
 import logging
-import os
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,42 +17,33 @@ import pytest
 import requests
 
 import m2mauth
-from m2mauth import cli
 from m2mauth.doctor import run_doctor
 from m2mauth.offline_tokens import refresh_token_end
 from m2mauth.testing import LocalProvider
 
-ROOT = Path(__file__).resolve().parents[2]
+try:  # tests/integration as a package (an __init__.py exists)
+    from .conftest_lifecycle import FakeClock  # type: ignore[import-not-found, unused-ignore]
+    from .conftest_local import (  # type: ignore[import-not-found, unused-ignore]
+        Run,
+        checkout_environment,
+        isolated_home,
+        resource_ok,
+        token_posts,
+    )
+except ImportError:  # rootdir-style import: this folder is on sys.path
+    from conftest_lifecycle import FakeClock
+    from conftest_local import Run, checkout_environment, isolated_home, resource_ok, token_posts
+
 TIMEOUT = 10
 DAY = 86400
 CLIENT_ID = "offline-token"
 CLIENT_SECRET = "maap-Client-Secret-DO-NOT-PRINT"
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1_900_000_000.0
-        self.lock = threading.Lock()
-
-    def __call__(self) -> float:
-        with self.lock:
-            return self.now
-
-    def advance(self, seconds: float) -> None:
-        with self.lock:
-            self.now += seconds
-
-
 @pytest.fixture(autouse=True)
 def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     """No maap file or M2MAUTH_* credentials of the machine running the tests leak in."""
-    for name in list(os.environ):
-        if (name.startswith("M2MAUTH_") and name != "M2MAUTH_HOME") or name == "MAAP_CREDENTIALS_FILE":
-            monkeypatch.delenv(name, raising=False)
-    home = tmp_path / "home"
-    home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    return home
+    return isolated_home(monkeypatch, tmp_path, "MAAP_CREDENTIALS_FILE")
 
 
 @pytest.fixture()
@@ -76,27 +64,22 @@ def credentials_txt(offline: str) -> str:
     return f"# maap_client credentials\nCLIENT_ID={CLIENT_ID}\nCLIENT_SECRET={CLIENT_SECRET}\nOFFLINE_TOKEN={offline}\n"
 
 
-def resource_ok(provider: LocalProvider, token: m2mauth.Token) -> bool:
-    answer = requests.get(provider.resource_url, headers={"Authorization": token.authorization}, timeout=TIMEOUT)
-    return answer.status_code == 200
-
-
-def token_posts(provider: LocalProvider) -> list[Any]:
-    return [r for r in provider.requests_log if r.token_endpoint and r.profile == "esa-maap"]
+def offline_credentials(provider: LocalProvider, offline: str) -> dict[str, Any]:
+    """The keywords of a maap_client user: client id and secret, an offline token, the emulation's URL."""
+    return {
+        "client_id": CLIENT_ID,
+        "client_secret": CLIENT_SECRET,
+        "refresh_token": offline,
+        "token_url": provider.token_url("esa-maap"),
+    }
 
 
 def test_keywords_and_the_exact_form(provider: LocalProvider) -> None:
     offline = provider.issue_offline_token(CLIENT_ID)
-    token = m2mauth.fetch_token(
-        "esa-maap",
-        client_id=CLIENT_ID,
-        client_secret=CLIENT_SECRET,
-        refresh_token=offline,
-        token_url=provider.token_url("esa-maap"),
-    )
+    token = m2mauth.fetch_token("esa-maap", **offline_credentials(provider, offline))
     assert resource_ok(provider, token)
     assert token.refresh_token and token.refresh_token != offline  # a successor of the same offline session
-    sent = token_posts(provider)[-1]
+    sent = token_posts(provider, "esa-maap")[-1]
     assert sent.form == (
         ("grant_type", "refresh_token"),
         ("refresh_token", "[REDACTED]"),
@@ -142,7 +125,7 @@ def test_a_file_readable_by_others_is_refused(provider: LocalProvider, isolated:
         m2mauth.fetch_token("esa-maap", token_url=provider.token_url("esa-maap"))
     assert caught.value.code == "credential_file_permissions"
     assert f"chmod 600 {path}" in (caught.value.hint or "")
-    assert offline not in str(caught.value) and token_posts(provider) == []
+    assert offline not in str(caught.value) and token_posts(provider, "esa-maap") == []
 
 
 @pytest.mark.parametrize(
@@ -197,13 +180,10 @@ def test_unknown_names_are_warned_without_values_and_quotes_are_dropped(
 def test_a_token_in_its_last_week_is_warned_once_without_the_token(
     provider: LocalProvider, caplog: pytest.LogCaptureFixture
 ) -> None:
-    url = provider.token_url("esa-maap")
     old = provider.issue_offline_token(CLIENT_ID, issued_at=provider.now() - 85 * DAY)
     caplog.set_level(logging.WARNING, logger="m2mauth")
     for _ in range(2):
-        m2mauth.fetch_token(
-            "esa-maap", client_id=CLIENT_ID, client_secret=CLIENT_SECRET, refresh_token=old, token_url=url
-        )
+        m2mauth.fetch_token("esa-maap", **offline_credentials(provider, old))
     warnings = [r for r in caplog.records if r.name == "m2mauth" and r.levelno == logging.WARNING]
     assert len(warnings) == 1
     assert "offline token ends in 5.0 days" in warnings[0].getMessage()
@@ -213,13 +193,7 @@ def test_a_token_in_its_last_week_is_warned_once_without_the_token(
 def test_through_auth_the_warning_comes_too(provider: LocalProvider, caplog: pytest.LogCaptureFixture) -> None:
     old = provider.issue_offline_token(CLIENT_ID, issued_at=provider.now() - 88 * DAY, lifetime=None)  # iat only
     caplog.set_level(logging.WARNING, logger="m2mauth")
-    auth = m2mauth.Auth(
-        "esa-maap",
-        client_id=CLIENT_ID,
-        client_secret=CLIENT_SECRET,
-        refresh_token=old,
-        token_url=provider.token_url("esa-maap"),
-    )
+    auth = m2mauth.Auth("esa-maap", **offline_credentials(provider, old))
     assert requests.get(provider.resource_url, auth=auth, timeout=TIMEOUT).status_code == 200
     assert "offline token ends in 2.0 days" in caplog.text
 
@@ -227,13 +201,7 @@ def test_through_auth_the_warning_comes_too(provider: LocalProvider, caplog: pyt
 def test_a_fresh_or_opaque_token_is_not_warned(provider: LocalProvider, caplog: pytest.LogCaptureFixture) -> None:
     fresh = provider.issue_offline_token(CLIENT_ID)
     caplog.set_level(logging.WARNING, logger="m2mauth")
-    m2mauth.fetch_token(
-        "esa-maap",
-        client_id=CLIENT_ID,
-        client_secret=CLIENT_SECRET,
-        refresh_token=fresh,
-        token_url=provider.token_url("esa-maap"),
-    )
+    m2mauth.fetch_token("esa-maap", **offline_credentials(provider, fresh))
     assert "offline token" not in caplog.text
     assert refresh_token_end("an-opaque-offline-token", 90 * DAY) is None
     end = refresh_token_end(fresh, 90 * DAY)
@@ -243,13 +211,7 @@ def test_a_fresh_or_opaque_token_is_not_warned(provider: LocalProvider, caplog: 
 def test_an_expired_offline_token_says_where_to_get_a_new_one(provider: LocalProvider) -> None:
     old = provider.issue_offline_token(CLIENT_ID, issued_at=provider.now() - 91 * DAY)
     with pytest.raises(m2mauth.TokenEndpointError) as caught:
-        m2mauth.fetch_token(
-            "esa-maap",
-            client_id=CLIENT_ID,
-            client_secret=CLIENT_SECRET,
-            refresh_token=old,
-            token_url=provider.token_url("esa-maap"),
-        )
+        m2mauth.fetch_token("esa-maap", **offline_credentials(provider, old))
     error = caught.value
     assert (error.error, error.error_description, error.provider_code) == (
         "invalid_grant",
@@ -269,13 +231,7 @@ def test_doctor_warns_in_the_last_week(provider: LocalProvider, isolated: Path) 
     assert "portal.maap.eo.esa.int" in (lines["offline_token"].fix or "")
     assert old not in report.render() and CLIENT_SECRET not in report.render()
     fresh = provider.issue_offline_token(CLIENT_ID)
-    report = run_doctor(
-        "esa-maap",
-        client_id=CLIENT_ID,
-        client_secret=CLIENT_SECRET,
-        refresh_token=fresh,
-        token_url=provider.token_url("esa-maap"),
-    )
+    report = run_doctor("esa-maap", **offline_credentials(provider, fresh))
     lines = {check.name: check for check in report.checks}
     assert lines["offline_token"].status == "ok" and lines["credential_file"].status == "skip"
 
@@ -294,19 +250,13 @@ def run_fetch(provider: LocalProvider, offline: str, *, keep: bool = True) -> su
         "except m2mauth.TokenEndpointError as e:\n"
         "    print('error', e.error, e.error_description)\n"
     )
-    creds = {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "refresh_token": offline}
-    creds["token_url"] = provider.token_url("esa-maap")
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "python"), os.environ.get("PYTHONPATH")])),
-    }
     return subprocess.run(
         [sys.executable, "-c", code],
-        input=json.dumps({"creds": creds, "keep": keep}),
+        input=json.dumps({"creds": offline_credentials(provider, offline), "keep": keep}),
         capture_output=True,
         text=True,
         timeout=120,
-        env=env,
+        env=checkout_environment(),
         check=False,
     )
 
@@ -319,7 +269,7 @@ def test_the_original_offline_token_works_run_after_run(rotation: bool) -> None:
         for _ in range(3):
             done = run_fetch(provider, offline)
             assert done.stdout.strip() == "ok", done.stdout + done.stderr
-        assert len(token_posts(provider)) == 3
+        assert len(token_posts(provider, "esa-maap")) == 3
 
 
 def test_without_keeping_a_rotating_realm_refuses_the_spent_offline_token() -> None:
@@ -339,17 +289,11 @@ def test_without_rotation_keeping_is_harmless_and_not_needed() -> None:
 
 
 def test_a_kept_successor_past_the_90_days_keeps_the_portal_hint() -> None:
-    clock = FakeClock()
+    clock = FakeClock(1_900_000_000)
     with LocalProvider(clock=clock, offline_token_rotation=True) as provider:
         provider.add_client("esa-maap", CLIENT_ID, CLIENT_SECRET)
         offline = provider.issue_offline_token(CLIENT_ID)
-        kwargs: dict[str, Any] = {
-            "client_id": CLIENT_ID,
-            "client_secret": CLIENT_SECRET,
-            "refresh_token": offline,
-            "token_url": provider.token_url("esa-maap"),
-            "clock": clock,
-        }
+        kwargs: dict[str, Any] = {**offline_credentials(provider, offline), "clock": clock}
         m2mauth.fetch_token("esa-maap", **kwargs)  # keeps the successor
         clock.advance(91 * DAY)
         with pytest.raises(m2mauth.TokenEndpointError) as caught:
@@ -360,39 +304,29 @@ def test_a_kept_successor_past_the_90_days_keeps_the_portal_hint() -> None:
 
 
 def test_auth_renews_across_lifetimes_on_a_rotating_realm() -> None:
-    clock = FakeClock()
+    clock = FakeClock(1_900_000_000)
     with LocalProvider(clock=clock, token_lifetime=300, offline_token_rotation=True) as provider:
         provider.add_client("esa-maap", CLIENT_ID, CLIENT_SECRET)
         offline = provider.issue_offline_token(CLIENT_ID)
-        auth = m2mauth.Auth(
-            "esa-maap",
-            client_id=CLIENT_ID,
-            client_secret=CLIENT_SECRET,
-            refresh_token=offline,
-            token_url=provider.token_url("esa-maap"),
-            clock=clock,
-        )
+        auth = m2mauth.Auth("esa-maap", **offline_credentials(provider, offline), clock=clock)
         with requests.Session() as http:
             for _ in range(4):
                 assert http.get(provider.resource_url, auth=auth, timeout=TIMEOUT).status_code == 200
                 clock.advance(300)
-        assert len(token_posts(provider)) == 4
-        assert all(r.status == 200 for r in token_posts(provider))
+        assert len(token_posts(provider, "esa-maap")) == 4
+        assert all(r.status == 200 for r in token_posts(provider, "esa-maap"))
 
 
 # -- the CLI -------------------------------------------------------------------------------------------------
 
 
 def test_cli_token_from_credentials_txt(
-    provider: LocalProvider, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    run: Run, provider: LocalProvider, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     offline = provider.issue_offline_token(CLIENT_ID)
     moved = write_maap(tmp_path / "maap.txt", credentials_txt(offline))
     monkeypatch.setenv("MAAP_CREDENTIALS_FILE", str(moved))
-    monkeypatch.setattr(sys, "stdin", io.StringIO(""))
-    capsys.readouterr()
-    code = cli.main(["token", "esa-maap", "--token-url", provider.token_url("esa-maap")])
-    out = capsys.readouterr()
-    assert code == 0, out.err
-    assert resource_ok(provider, m2mauth.Token(out.out.strip()))
-    assert offline not in out.out + out.err and CLIENT_SECRET not in out.out + out.err
+    result = run("token", "esa-maap", "--token-url", provider.token_url("esa-maap"))
+    assert result.code == 0, result.err
+    assert resource_ok(provider, m2mauth.Token(result.out.strip()))
+    assert offline not in result.both and CLIENT_SECRET not in result.both

@@ -9,13 +9,11 @@ nothing sleeps; the real-clock test waits on the server's counters with a bounde
 from __future__ import annotations
 
 import base64
-import io
+import contextlib
 import logging
-import os
-import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,41 +21,30 @@ import pytest
 import requests
 
 import m2mauth
-from m2mauth import cli
 from m2mauth.doctor import run_doctor
 from m2mauth.testing import LocalProvider
+
+try:  # tests/integration as a package (an __init__.py exists)
+    from .conftest_lifecycle import FakeClock  # type: ignore[import-not-found, unused-ignore]
+    from .conftest_local import (  # type: ignore[import-not-found, unused-ignore]
+        Run,
+        isolated_home,
+        resource_ok,
+        token_posts,
+    )
+except ImportError:  # rootdir-style import: this folder is on sys.path
+    from conftest_lifecycle import FakeClock
+    from conftest_local import Run, isolated_home, resource_ok, token_posts
 
 TIMEOUT = 10
 KEY = "eumetsat-consumer-key-0a1b"
 SECRET = "eumetsat-Secret:%+é-DO-NOT-PRINT"  # raw Basic: ':' '%' '+' and non-ASCII pass unencoded
 
 
-class FakeClock:
-    """A clock shared by the server and the client, moved only by the test."""
-
-    def __init__(self) -> None:
-        self.now = 1_900_000_000.0
-        self.lock = threading.Lock()
-
-    def __call__(self) -> float:
-        with self.lock:
-            return self.now
-
-    def advance(self, seconds: float) -> None:
-        with self.lock:
-            self.now += seconds
-
-
 @pytest.fixture(autouse=True)
 def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     """No eumdac file or M2MAUTH_* credentials of the machine running the tests leak in."""
-    for name in list(os.environ):
-        if (name.startswith("M2MAUTH_") and name != "M2MAUTH_HOME") or name == "EUMDAC_CONFIG_DIR":
-            monkeypatch.delenv(name, raising=False)
-    home = tmp_path / "home"
-    home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    return home
+    return isolated_home(monkeypatch, tmp_path, "EUMDAC_CONFIG_DIR")
 
 
 @pytest.fixture()
@@ -75,22 +62,13 @@ def write_eumdac(folder: Path, text: str, mode: int = 0o600) -> Path:
     return path
 
 
-def token_posts(provider: LocalProvider) -> list[Any]:
-    return [r for r in provider.requests_log if r.token_endpoint and r.profile == "eumetsat"]
-
-
-def resource_ok(provider: LocalProvider, token: m2mauth.Token) -> bool:
-    answer = requests.get(provider.resource_url, headers={"Authorization": token.authorization}, timeout=TIMEOUT)
-    return answer.status_code == 200
-
-
 def test_keywords_basic_raw_and_the_form(provider: LocalProvider) -> None:
     token = m2mauth.fetch_token(
         "eumetsat", client_id=KEY, client_secret=SECRET, token_url=provider.token_url("eumetsat")
     )
     assert resource_ok(provider, token)
     assert 590 <= (token.expires_in or 0) <= 600
-    sent = token_posts(provider)[-1]
+    sent = token_posts(provider, "eumetsat")[-1]
     assert sent.form == (("grant_type", "client_credentials"),)
     assert sent.header("Authorization") == "Basic [REDACTED]"
     # The server decoded the header raw (as eumdac's requests.HTTPBasicAuth sends it): no form-encoding.
@@ -104,7 +82,10 @@ def test_validity_period_is_sent_and_honoured(provider: LocalProvider) -> None:
     url = provider.token_url("eumetsat")
     token = m2mauth.fetch_token("eumetsat", client_id=KEY, client_secret=SECRET, token_url=url, validity_period=86400)
     assert 86390 <= (token.expires_in or 0) <= 86400
-    assert token_posts(provider)[-1].form == (("grant_type", "client_credentials"), ("validity_period", "86400"))
+    assert token_posts(provider, "eumetsat")[-1].form == (
+        ("grant_type", "client_credentials"),
+        ("validity_period", "86400"),
+    )
     # R sends numbers as doubles: a whole 3600.0 is 3600.
     plan = m2mauth.build_request("eumetsat", client_id=KEY, client_secret=SECRET, validity_period=3600.0)
     assert plan.request.field("validity_period") == "3600"
@@ -121,7 +102,7 @@ def test_a_bad_validity_period_is_refused_before_sending(provider: LocalProvider
             validity_period=bad,
         )
     assert caught.value.code == "invalid_option" and "validity_period" in str(caught.value)
-    assert token_posts(provider) == []
+    assert token_posts(provider, "eumetsat") == []
 
 
 def test_validity_period_is_refused_where_the_profile_does_not_take_it() -> None:
@@ -193,7 +174,7 @@ def test_a_file_readable_by_others_is_refused_with_chmod_600(
     assert error.code == "credential_file_permissions"
     assert str(path) in error.message and f"chmod 600 {path}" in (error.hint or "")
     assert SECRET not in f"{error} {error.hint} {caplog.text}"
-    assert token_posts(provider) == []
+    assert token_posts(provider, "eumetsat") == []
 
 
 @pytest.mark.parametrize(
@@ -251,7 +232,7 @@ def test_a_file_about_another_key_is_not_mixed_with_a_given_client_id(isolated: 
 
 
 def test_the_server_hands_back_the_same_token_until_it_expires() -> None:
-    clock = FakeClock()
+    clock = FakeClock(1_900_000_000)
     with LocalProvider(token_lifetime=100, clock=clock) as provider:
         provider.add_client("eumetsat", KEY, SECRET)
         url = provider.token_url("eumetsat")
@@ -271,7 +252,7 @@ def test_an_early_renewal_keeps_the_token_held_and_does_not_ask_again(caplog: py
     once, gets its own token back, keeps it with the expiry the server states, and asks again only after
     that expiry: no loop, no error."""
     caplog.set_level(logging.INFO, logger="m2mauth")
-    clock = FakeClock()
+    clock = FakeClock(1_900_000_000)
     profile = m2mauth.load_profile("eumetsat").__class__(
         **{**vars(m2mauth.load_profile("eumetsat")), "name": "eumetsat-unaware", "same_token_until_expiry": False}
     )
@@ -297,7 +278,7 @@ def test_an_early_renewal_keeps_the_token_held_and_does_not_ask_again(caplog: py
 
 
 def test_a_forced_renewal_after_a_401_with_the_same_token_back_does_not_loop() -> None:
-    clock = FakeClock()
+    clock = FakeClock(1_900_000_000)
     with LocalProvider(token_lifetime=100, clock=clock) as provider:
         provider.add_client("eumetsat", KEY, SECRET)
         source = m2mauth.TokenSource(
@@ -311,9 +292,28 @@ def test_a_forced_renewal_after_a_401_with_the_same_token_back_does_not_loop() -
         assert provider.token_requests("eumetsat") == 2
 
 
+@contextlib.contextmanager
+def threads_running(work: Callable[[], None], count: int, *, join_timeout: float) -> Iterator[None]:
+    """``count`` threads run ``work`` during the block; after it, each must end within ``join_timeout``."""
+    threads = [threading.Thread(target=work) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    yield
+    for thread in threads:
+        thread.join(timeout=join_timeout)
+    assert not any(thread.is_alive() for thread in threads)
+
+
+def one_request_per_server_token(provider: LocalProvider) -> int:
+    """The tokens the server issued, each asked for by exactly one token request."""
+    issued = provider.tokens_issued("eumetsat")
+    assert provider.token_requests("eumetsat") == issued
+    return issued
+
+
 def test_eight_threads_one_auth_one_request_per_server_token_fake_clock() -> None:
     """The clock moves only while every worker waits at the barrier: deterministic periods."""
-    clock = FakeClock()
+    clock = FakeClock(1_900_000_000)
     workers, rounds = 8, 14
     barrier = threading.Barrier(workers + 1, timeout=60)
     failures: list[str] = []
@@ -333,20 +333,13 @@ def test_eight_threads_one_auth_one_request_per_server_token_fake_clock() -> Non
                     barrier.wait()
                     barrier.wait()
 
-        threads = [threading.Thread(target=work) for _ in range(workers)]
-        for thread in threads:
-            thread.start()
-        for _ in range(rounds):
-            barrier.wait()  # every worker is done with this round
-            clock.advance(25)
-            barrier.wait()
-        for thread in threads:
-            thread.join(timeout=60)
-        assert not any(thread.is_alive() for thread in threads)
-        issued = provider.tokens_issued("eumetsat")
+        with threads_running(work, workers, join_timeout=60):
+            for _ in range(rounds):
+                barrier.wait()  # every worker is done with this round
+                clock.advance(25)
+                barrier.wait()
         assert failures == []
-        assert issued >= 3  # 14 rounds x 25 s over 100 s tokens
-        assert provider.token_requests("eumetsat") == issued
+        assert one_request_per_server_token(provider) >= 3  # 14 rounds x 25 s over 100 s tokens
 
 
 def test_eight_threads_one_auth_one_request_per_server_token_real_clock() -> None:
@@ -362,19 +355,12 @@ def test_eight_threads_one_auth_one_request_per_server_token_real_clock() -> Non
                 while not stop.is_set():
                     statuses.append(http.get(provider.resource_url, auth=auth, timeout=TIMEOUT).status_code)
 
-        threads = [threading.Thread(target=work) for _ in range(workers)]
-        for thread in threads:
-            thread.start()
-        deadline = time.monotonic() + 30
-        while provider.tokens_issued("eumetsat") < 4 and time.monotonic() < deadline:
-            stop.wait(0.05)
-        stop.set()
-        for thread in threads:
-            thread.join(timeout=30)
-        assert not any(thread.is_alive() for thread in threads)
-        issued = provider.tokens_issued("eumetsat")
-        assert issued >= 4
-        assert provider.token_requests("eumetsat") == issued
+        with threads_running(work, workers, join_timeout=30):
+            deadline = time.monotonic() + 30
+            while provider.tokens_issued("eumetsat") < 4 and time.monotonic() < deadline:
+                stop.wait(0.05)
+            stop.set()
+        assert one_request_per_server_token(provider) >= 4
         assert statuses and set(statuses) <= {200, 401}
         assert statuses.count(200) > len(statuses) // 2
 
@@ -382,44 +368,26 @@ def test_eight_threads_one_auth_one_request_per_server_token_real_clock() -> Non
 # -- the CLI -------------------------------------------------------------------------------------------------
 
 
-def run_cli(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, *argv: str, stdin: str = ""
-) -> tuple[int, str, str]:
-    capsys.readouterr()
-    monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
-    code = cli.main(list(argv))
-    out = capsys.readouterr()
-    return code, out.out, out.err
-
-
-def test_cli_token_with_keywords_and_validity_period(
-    provider: LocalProvider, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    code, out, err = run_cli(
-        capsys,
-        monkeypatch,
+def test_cli_token_with_keywords_and_validity_period(run: Run, provider: LocalProvider) -> None:
+    result = run(
         "token", "eumetsat", "--client-id", KEY, "--client-secret", "-", "--validity-period", "3600",
         "--token-url", provider.token_url("eumetsat"), "--no-store",
         stdin=SECRET + "\n",
     )  # fmt: skip
-    assert code == 0, err
-    assert resource_ok(provider, m2mauth.Token(out.strip()))
-    assert token_posts(provider)[-1].field("validity_period") == "3600"
-    assert SECRET not in out + err
+    assert result.code == 0, result.err
+    assert resource_ok(provider, m2mauth.Token(result.out.strip()))
+    assert token_posts(provider, "eumetsat")[-1].field("validity_period") == "3600"
+    assert SECRET not in result.both
 
 
-def test_cli_token_from_the_eumdac_file_and_its_refusal(
-    provider: LocalProvider, isolated: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_cli_token_from_the_eumdac_file_and_its_refusal(run: Run, provider: LocalProvider, isolated: Path) -> None:
     path = write_eumdac(isolated / ".eumdac", f"{KEY},{SECRET}\n")
-    code, out, err = run_cli(capsys, monkeypatch, "token", "eumetsat", "--token-url", provider.token_url("eumetsat"))
-    assert code == 0, err
-    assert resource_ok(provider, m2mauth.Token(out.strip()))
+    result = run("token", "eumetsat", "--token-url", provider.token_url("eumetsat"))
+    assert result.code == 0, result.err
+    assert resource_ok(provider, m2mauth.Token(result.out.strip()))
     path.chmod(0o644)
-    code, out, err = run_cli(
-        capsys, monkeypatch, "token", "eumetsat", "--token-url", provider.token_url("eumetsat"), "--no-store"
-    )
-    assert code != 0 and "chmod 600" in err and SECRET not in out + err
+    result = run("token", "eumetsat", "--token-url", provider.token_url("eumetsat"), "--no-store")
+    assert result.code != 0 and "chmod 600" in result.err and SECRET not in result.both
 
 
 def test_doctor_names_the_eumdac_file(provider: LocalProvider, isolated: Path) -> None:

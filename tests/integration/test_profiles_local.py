@@ -10,7 +10,6 @@ import hashlib
 import hmac
 import json
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import jwt
@@ -22,20 +21,12 @@ import m2mauth
 from m2mauth import jws
 from m2mauth.testing import LocalProvider
 
+try:  # tests/integration as a package (an __init__.py exists)
+    from .conftest_local import resource  # type: ignore[import-not-found, unused-ignore]
+except ImportError:  # rootdir-style import: this folder is on sys.path
+    from conftest_local import resource
+
 TIMEOUT = 10
-
-
-@pytest.fixture()
-def provider() -> Iterator[LocalProvider]:
-    with LocalProvider(token_lifetime=600) as running:
-        yield running
-
-
-def resource(provider: LocalProvider, token: m2mauth.Token) -> dict[str, Any]:
-    answer = requests.get(provider.resource_url, headers={"Authorization": token.authorization}, timeout=TIMEOUT)
-    assert answer.status_code == 200, answer.text
-    body: dict[str, Any] = answer.json()
-    return body
 
 
 def test_clms_service_key_as_downloaded(provider: LocalProvider, tmp_path: Any) -> None:

@@ -35,30 +35,10 @@ import requests
 from m2mauth import FileStore, TokenSource
 from m2mauth.testing import LocalProvider
 
-try:
-    from .conftest_lifecycle import (
-        ProviderFactory,
-        lifecycle_provider,
-        mp,
-        read_record,
-        refresh_period,
-        run_workers,
-        token_requests_bound,
-        wait_until,
-    )
-except ImportError:
-    from conftest_lifecycle import (
-        ProviderFactory,
-        lifecycle_provider,
-        mp,
-        read_record,
-        refresh_period,
-        run_workers,
-        token_requests_bound,
-        wait_until,
-    )
-
-__all__ = ["lifecycle_provider", "mp"]
+try:  # tests/integration as a package (an __init__.py exists)
+    from . import conftest_lifecycle as lifecycle  # type: ignore[attr-defined, unused-ignore]
+except ImportError:  # rootdir-style import: this folder is on sys.path
+    import conftest_lifecycle as lifecycle
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX processes and signals")
 
@@ -89,7 +69,7 @@ def busy_worker(queue: Any, source: TokenSource, resource_url: str, duration: fl
 
 
 def test_eight_processes_share_one_token_per_period(
-    lifecycle_provider: ProviderFactory, mp: Context, tmp_path: Path
+    lifecycle_provider: lifecycle.ProviderFactory, mp: Context, tmp_path: Path
 ) -> None:
     lifetime, duration, processes = 2, 5.0, 8
     provider = lifecycle_provider(token_lifetime=lifetime)
@@ -102,14 +82,14 @@ def test_eight_processes_share_one_token_per_period(
         store=FileStore(tmp_path / "store"),
     )
     started = time.monotonic()
-    results = run_workers(mp, busy_worker, [(source, provider.resource_url, duration)] * processes)
+    results = lifecycle.run_workers(mp, busy_worker, [(source, provider.resource_url, duration)] * processes)
     elapsed = time.monotonic() - started
     made = provider.token_requests()
     assert sum(r["requests"] for r in results) == made
     assert all(r["stale"] == 0 and r["refused"] == 0 for r in results), results
     assert sum(r["calls"] for r in results) > processes * 50
-    period = refresh_period(lifetime)
-    bound = token_requests_bound(elapsed, lifetime)
+    period = lifecycle.refresh_period(lifetime)
+    bound = lifecycle.token_requests_bound(elapsed, lifetime)
     print(
         f"\n{processes} processes, {elapsed:.1f} s, refresh period {period:g} s: {made} token requests (bound {bound})"
     )
@@ -146,22 +126,22 @@ def refresh_answers(provider: LocalProvider) -> list[int | None]:
 
 
 def test_four_processes_never_spend_the_same_refresh_token(
-    lifecycle_provider: ProviderFactory, mp: Context, tmp_path: Path
+    lifecycle_provider: lifecycle.ProviderFactory, mp: Context, tmp_path: Path
 ) -> None:
     provider = lifecycle_provider(token_lifetime=3600)  # strict rotation, like OpenAIRE documents
     source = openaire_source(provider, tmp_path / "store")
-    results = run_workers(mp, rotating_worker, [(source, 30)] * 4)
+    results = lifecycle.run_workers(mp, rotating_worker, [(source, 30)] * 4)
     answers = refresh_answers(provider)
     assert provider.refresh_token_reuses() == {"accepted": 0, "refused": 0}
     assert answers and set(answers) == {200}  # no invalid_grant: never a spent refresh token
     assert len(answers) == sum(r["requests"] for r in results)
     assert len(answers) >= 4 * 20  # the forced calls all rotated
-    record = read_record(tmp_path / "store")
+    record = lifecycle.read_record(tmp_path / "store")
     assert record is not None and provider.refresh_token_accepted("openaire", record["refresh_token"])
 
 
 def test_rotated_token_is_persisted_under_the_lock_before_it_is_handed_out(
-    lifecycle_provider: ProviderFactory, tmp_path: Path
+    lifecycle_provider: lifecycle.ProviderFactory, tmp_path: Path
 ) -> None:
     import fcntl
 
@@ -275,13 +255,13 @@ def kill_at(mp: Context, source: TokenSource, point: str, nth: int) -> None:
 
 
 def held_refresh_token(folder: Path) -> str | None:
-    record = read_record(folder)  # fails on a partial file
+    record = lifecycle.read_record(folder)  # fails on a partial file
     return record["refresh_token"] if record else None
 
 
 @pytest.mark.parametrize("point", SAFE_POINTS)
 def test_strict_server_kill_outside_the_window_never_loses_the_token(
-    lifecycle_provider: ProviderFactory, mp: Context, tmp_path: Path, point: str
+    lifecycle_provider: lifecycle.ProviderFactory, mp: Context, tmp_path: Path, point: str
 ) -> None:
     provider = lifecycle_provider(token_lifetime=3600)  # refresh_reuse_interval=0: strict
     folder = tmp_path / "store"
@@ -301,7 +281,7 @@ def test_strict_server_kill_outside_the_window_never_loses_the_token(
 
 @pytest.mark.parametrize("point", WINDOW_POINTS)
 def test_strict_server_kill_inside_the_window_loses_the_token(
-    lifecycle_provider: ProviderFactory, mp: Context, tmp_path: Path, point: str
+    lifecycle_provider: lifecycle.ProviderFactory, mp: Context, tmp_path: Path, point: str
 ) -> None:
     """The physics: the new refresh token died with the process. Documented, not hidden."""
     provider = lifecycle_provider(token_lifetime=3600)
@@ -315,7 +295,7 @@ def test_strict_server_kill_inside_the_window_loses_the_token(
 
 @pytest.mark.parametrize("point", WINDOW_POINTS)
 def test_reuse_interval_recovers_a_kill_inside_the_window(
-    lifecycle_provider: ProviderFactory, mp: Context, tmp_path: Path, point: str
+    lifecycle_provider: lifecycle.ProviderFactory, mp: Context, tmp_path: Path, point: str
 ) -> None:
     provider = lifecycle_provider(token_lifetime=3600, refresh_reuse_interval=30)
     folder = tmp_path / "store"
@@ -341,7 +321,7 @@ def refresh_forever(source: TokenSource, counter: Any) -> None:
 
 
 def test_fifty_random_sigkills_never_lose_the_refresh_token(
-    lifecycle_provider: ProviderFactory, mp: Context, tmp_path: Path
+    lifecycle_provider: lifecycle.ProviderFactory, mp: Context, tmp_path: Path
 ) -> None:
     provider = lifecycle_provider(token_lifetime=2, refresh_reuse_interval=30)
     folder = tmp_path / "store"
@@ -354,7 +334,7 @@ def test_fifty_random_sigkills_never_lose_the_refresh_token(
         child = mp.Process(target=refresh_forever, args=(source, counter), daemon=True)  # type: ignore[attr-defined]
         child.start()
         if kill % 5:  # most kills land after a few refreshes; every fifth one as early as possible
-            assert wait_until(lambda before=refreshes_before: counter.value > before, timeout=30)
+            assert lifecycle.wait_until(lambda before=refreshes_before: counter.value > before, timeout=30)
         time.sleep(rng.uniform(0.0, 0.08))
         child.kill()
         child.join(timeout=10)

@@ -59,14 +59,18 @@ def cmd_login(args: argparse.Namespace, console: Console) -> int:
 
 def cmd_logout(args: argparse.Namespace, console: Console) -> int:
     from ..device import logout
+    from ..logout_endpoint import logout_flow
     from ..profiles import load_profile
     from ..source import TokenSource
 
     credentials = credentials_from(args, console)
     store = open_store(args)
     prof = load_profile(args.profile)
-    removed = False
-    if any(f.grant == "device_code" for f in prof.flows):
+    removed = ended = False
+    if logout_flow(prof) is not None:
+        # USGS M2M asks to end a key at its logout endpoint after final use: forgetting it here is not enough.
+        ended = logout(prof, store=store, **credentials)
+    elif any(f.grant == "device_code" for f in prof.flows):
         removed = logout(prof, store=store, **credentials)
     try:
         source = TokenSource(prof, store=store, flow=args.flow, **credentials)
@@ -75,7 +79,9 @@ def cmd_logout(args: argparse.Namespace, console: Console) -> int:
     if source is not None and store.get(source.key) is not None:
         store.delete(source.key)
         removed = True
-    if removed:
+    if ended:
+        console.out(f"logged out of {prof.name}: the provider ended the token, and none is kept in {store.path}")
+    elif removed:
         console.out(f"forgot the stored token(s) of {prof.name} in {store.path}")
     else:
         console.out(

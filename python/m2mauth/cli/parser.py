@@ -264,11 +264,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     logout_cmd = command(
         "logout",
-        "Forget the stored tokens of a profile and credentials (the device login's refresh token included).",
+        "Forget the stored tokens of a profile and credentials (the device login's refresh token included); "
+        "where the provider has a logout endpoint (usgs-m2m), end the token there too.",
         """
         examples:
           m2mauth logout cdse-openeo --client-id cdse-public
           m2mauth logout clms --service-key ~/land-copernicus.json
+          m2mauth logout usgs-m2m --username me --application-token - < app-token.txt
         """,
         login_command.cmd_logout,
         creds,
