@@ -157,3 +157,16 @@ test_that("m2m_invalidate(req, logout = TRUE) ends the request's key at USGS; th
   expect_error(m2m_invalidate(other, logout = TRUE), class = "m2mauth_error_no_logout_endpoint")
   expect_error(m2m_invalidate(req, logout = "yes"), class = "m2mauth_error_invalid_argument")
 })
+
+test_that("on current httr2, a 401 to a key in X-Auth-Token is renewed and retried once by httr2::req_perform()", {
+  skip_if_no_core()
+  provider <- local_provider()
+  # The generic protected resource takes tokens only as Authorization: Bearer, so it answers 401 to
+  # X-Auth-Token every time: one renewal, one retry, then httr2's own 401 error.
+  req <- usgs_request(provider, url = provider$resource_url)
+  handle <- attr(req, "m2mauth")
+  skip_if_not(isTRUE(handle$signs_at_send), "httr2 without send-time signing: req_perform() refuses (tested above)")
+  expect_error(httr2::req_perform(req), class = "httr2_http_401")
+  expect_equal(handle$fetched, 2L)
+  expect_equal(handle$forced, 1L)
+})
