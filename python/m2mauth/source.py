@@ -32,7 +32,7 @@ from .arguments import check_options
 from .credentials import Credentials, resolve_credentials
 from .errors import ConfigError, M2MAuthError, TokenEndpointError, TransportError
 from .fingerprint import fingerprint, secret_material
-from .flows import flow_client, option_fields, plan_request
+from .flows import check_option_fields, flow_client, plan_request
 from .offline_tokens import warn_if_ending
 from .one_time_codes import OneTimeCode, refresh_expired
 from .presentation import Presentation
@@ -162,7 +162,7 @@ class TokenSource:
             if url:
                 check_url(url)
         self._flow = self.profile.select_flow(creds.available(), flow)
-        option_fields(self.profile, self._flow, validity_period=validity_period)  # refused now, not at first use
+        check_option_fields(self.profile, self._flow, validity_period=validity_period)  # refused now, not at first use
         creds = flow_client(self._flow, creds, self._credentials)
         # totp=: a code for one password grant, or a callable asked at each (one_time_codes.py).
         self._one_time = OneTimeCode(creds.totp, self.profile.name) if creds.totp else None
@@ -528,7 +528,7 @@ class TokenSource:
                 auth_method=self.auth_method,
                 basic_encoding=self.basic_encoding,
                 clock=self.clock,
-                validity_period=self.validity_period if "validity_period" in flow.options else None,
+                validity_period=self.validity_period if "validity_period" in flow.optional else None,
                 **credentials,
             )
             self.requests_made += 1
