@@ -24,7 +24,7 @@ from .request_shapes import basic_login, json_login
 from .token_exchange import check_subject_token
 from .token_request import TokenRequest
 
-__all__ = ["Plan", "flow_client", "optional_fields", "plan_request"]
+__all__ = ["Plan", "check_option_fields", "flow_client", "optional_fields", "plan_request"]
 
 _PLACEHOLDER = re.compile(r"\{([a-z_|]+)\}")
 
@@ -158,23 +158,6 @@ def provider_login_request(prof: Profile, flow: Flow, creds: Credentials, token_
     return json_login(token_url, [(wire, creds.get(name) or "") for wire, name in shape.fields])
 
 
-def option_fields(profile: Profile, flow: Flow, **options: int | None) -> list[tuple[str, str]]:
-    """The optional form fields given as option keywords, refused where the flow does not take them."""
-    fields = []
-    for name, value in options.items():
-        if value is None:
-            continue
-        if name not in flow.options:
-            raise ConfigError(
-                f"{profile.name}/{flow.name} does not take {name}=",
-                code="invalid_option",
-                hint=f"Leave {name}= out: {profile.name} does not document it for this flow "
-                "(flows that take it list it in their profile's options).",
-            )
-        fields.append((name, str(int(value))))  # 86400.0 from R is sent as 86400
-    return fields
-
-
 def flow_client(flow: Flow, creds: Credentials, given: Mapping[str, Any]) -> Credentials:
     """``creds`` with the flow's own client id (a provider's public client, e.g. CDSE's ``cdse-public``)
     unless ``client_id=`` was given as a keyword: a client id from the environment is meant for the
@@ -184,11 +167,35 @@ def flow_client(flow: Flow, creds: Credentials, given: Mapping[str, Any]) -> Cre
     return dataclasses.replace(creds, client_id=flow.client_id)
 
 
-def optional_fields(flow: Flow, creds: Credentials) -> list[tuple[str, str]]:
-    """The flow's optional credentials that were given, as form fields (CDSE's ``totp``); a callable
-    value (``totp=pyotp.TOTP(seed).now``) is asked for the current code now."""
+def check_option_fields(profile: Profile, flow: Flow, **options: int | None) -> None:
+    """Refuse an option keyword (``validity_period=``) given for a flow that does not list it.
+
+    An option is asked for on purpose, so dropping it would hide a mistake. A credential such as
+    ``totp`` is not refused: one set of credentials serves all of a profile's flows (CDSE's
+    refresh flow is given the ``totp`` meant for its password flow)."""
+    for name, value in options.items():
+        if value is not None and name not in flow.optional:
+            raise ConfigError(
+                f"{profile.name}/{flow.name} does not take {name}=",
+                code="invalid_option",
+                hint=f"Leave {name}= out: {profile.name} does not document it for this flow "
+                "(flows that take it list it in their profile's options).",
+            )
+
+
+def optional_fields(profile: Profile, flow: Flow, creds: Credentials, **options: int | None) -> list[tuple[str, str]]:
+    """The form fields the flow lists as optional (``Flow.optional``) that were given, each under its
+    own name, in the profile's order: an option keyword (EUMETSAT's ``validity_period``, sent as a
+    whole number) or a credential (CDSE's ``totp``; a callable value, ``totp=pyotp.TOTP(seed).now``,
+    is asked for the current code now). ``options`` are all the option keywords of the call."""
+    check_option_fields(profile, flow, **options)
     fields: list[tuple[str, str]] = []
     for name in flow.optional:
+        if name in options:
+            number = options[name]
+            if number is not None:
+                fields.append((name, str(int(number))))  # 86400.0 from R is sent as 86400
+            continue
         value = creds.get(name)
         if callable(value):
             value = value()
@@ -253,7 +260,8 @@ def plan_request(
             hint="Pass token_url= (the token endpoint) or issuer= (OIDC discovery finds it).",
         )
     scope = creds.scope or chosen.scope
-    extra = option_fields(prof, chosen, validity_period=validity_period)
+    # Sent by every grant that posts a form; an option keyword the flow does not take is refused here.
+    extra = optional_fields(prof, chosen, creds, validity_period=validity_period)
     assertion = None
     key = None
     method = None
@@ -297,7 +305,14 @@ def plan_request(
         )
         client = _client_auth(chosen, creds, prof, auth_method, basic_encoding) if chosen.auth_methods else None
         request = grants.jwt_bearer(
-            token_url, assertion.jwt, client_auth=client, scope=scope, now=now, clock=clock, jti_source=jti_source
+            token_url,
+            assertion.jwt,
+            client_auth=client,
+            scope=scope,
+            extra=extra,
+            now=now,
+            clock=clock,
+            jti_source=jti_source,
         )
     elif chosen.grant == "client_credentials":
         client = _client_auth(chosen, creds, prof, auth_method, basic_encoding)
@@ -317,7 +332,7 @@ def plan_request(
             creds.password or "",
             client_auth=client,
             scope=scope,
-            extra=optional_fields(chosen, creds),
+            extra=extra,
             now=now,
             clock=clock,
             jti_source=jti_source,
@@ -330,6 +345,7 @@ def plan_request(
             creds.refresh_token or "",
             client_auth=client,
             scope=scope,
+            extra=extra,
             now=now,
             clock=clock,
             jti_source=jti_source,

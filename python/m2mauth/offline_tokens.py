@@ -10,13 +10,12 @@ logged. Opaque tokens give no date: nothing is said then.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-from .base64url import b64url_decode
+from .tokens import unverified_claims
 
 if TYPE_CHECKING:
     from .profiles import Flow, Profile
@@ -32,17 +31,6 @@ _warned: set[int] = set()
 _warned_lock = threading.Lock()
 
 
-def _claims(token: str) -> dict[str, Any] | None:
-    parts = token.split(".")
-    if len(parts) != 3:
-        return None
-    try:
-        claims = json.loads(b64url_decode(parts[1]))
-    except Exception:  # noqa: BLE001 - an opaque token is normal, not an error
-        return None
-    return claims if isinstance(claims, dict) else None
-
-
 def _number(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
@@ -51,7 +39,7 @@ def _number(value: Any) -> float | None:
 
 def refresh_token_end(token: str, lifetime: int | None) -> float | None:
     """The Unix time ``token`` stops working, if it says: its ``exp``, else ``iat`` + ``lifetime``."""
-    claims = _claims(token)
+    claims = unverified_claims(token)
     if claims is None:
         return None
     exp = _number(claims.get("exp"))

@@ -80,14 +80,15 @@ class Flow:
     assertion: AssertionTemplate | None = None
     scope: str | None = None
     client_id: str | None = None  # sent unless client_id= is given as a keyword (a public client: cdse-public)
-    optional: tuple[str, ...] = ()  # credentials sent as form fields of the same name when given (CDSE: totp)
+    # Form fields sent under their own name when given: credentials (CDSE: totp) and option keywords
+    # (EUMETSAT: validity_period), listed in the profile as "optional" and "options" (flows.optional_fields).
+    optional: tuple[str, ...] = ()
     refresh_parameter: str = "refreshToken"
     client_assertion_algorithms: tuple[str, ...] = ()  # what the server accepts for client assertions
     request: RequestShape | None = None  # provider_login: JSON body or HTTP Basic (request_shapes.py)
     response: ResponseMapping | None = None  # None: RFC 6749 §5.1/§5.2 (response_mapping.py)
     presentation: Presentation = DEFAULT_PRESENTATION  # how APIs take the token (presentation.py)
     logout_url: str | None = None  # an endpoint that ends the token (USGS M2M logout)
-    options: tuple[str, ...] = ()  # optional form fields set by option keywords (validity_period)
     refresh_token_lifetime: int | None = None  # seconds a refresh token lasts from its issue (MAAP: 90 days)
 
     @property
@@ -275,11 +276,11 @@ def profile_from_dict(data: Any, source: str | None = None) -> Profile:
                 assertion=template,
                 scope=raw.get("scope"),
                 client_id=raw.get("client_id"),
-                optional=tuple(raw.get("optional", ())),
+                # One list: the schema checks credentials ("optional") and option keywords ("options") apart.
+                optional=tuple(raw.get("optional", ())) + tuple(raw.get("options", ())),
                 refresh_parameter=raw.get("refresh_parameter", "refreshToken"),
                 client_assertion_algorithms=tuple(raw.get("client_assertion_algorithms", ())),
                 **_shape_members(raw),
-                options=tuple(raw.get("options", ())),
                 refresh_token_lifetime=_int(raw.get("refresh_token_lifetime")),
             )
         )

@@ -16,7 +16,18 @@ from typing import Any
 
 from .errors import ConfigError, TokenEndpointError
 from .presentation import json_path
-from .tokens import RFC_ERRORS, Token, _load_json, error_from_response, jwt_claim_seconds, jwt_exp, redact_text
+from .tokens import (
+    RFC_ERRORS,
+    Token,
+    _load_json,
+    error_from_response,
+    jwt_claim_seconds,
+    jwt_exp,
+    parse_token_response,
+    redact_text,
+    token_type_of,
+    unstated_expiry,
+)
 
 __all__ = ["DAY", "ResponseMapping", "parse_expiry", "parse_mapped_response", "token_as_given"]
 
@@ -97,7 +108,7 @@ def _mapped_error(
 
 
 def parse_mapped_response(
-    mapping: ResponseMapping,
+    mapping: ResponseMapping | None,
     status: int,
     body: bytes | str,
     content_type: str | None = None,
@@ -106,16 +117,18 @@ def parse_mapped_response(
     default_lifetime: float | None = None,
     url: str | None = None,
 ) -> Token:
-    """Read an answer through ``mapping`` into a ``Token``, or raise ``TokenEndpointError``."""
+    """Read an answer through ``mapping`` into a ``Token``, or raise ``TokenEndpointError``.
+
+    Without a mapping (a flow with no ``response`` member) the answer is RFC 6749's: parse_token_response."""
+    if mapping is None:
+        return parse_token_response(status, body, content_type, now=now, default_lifetime=default_lifetime, url=url)
     data = _load_json(body)
     token = json_path(data, mapping.token) if isinstance(data, dict) else None
     has_error = mapping.error_code is not None and json_path(data, mapping.error_code) not in (None, "")
     if not 200 <= status < 300 or has_error or not isinstance(token, str) or not token:
         raise _mapped_error(mapping, data, status, body, content_type, url)
     now = time.time() if now is None else now
-    token_type = json_path(data, mapping.token_type) if mapping.token_type else None
-    if not isinstance(token_type, str) or not token_type.strip() or token_type.lower() == "bearer":
-        token_type = "Bearer"
+    token_type = token_type_of(json_path(data, mapping.token_type) if mapping.token_type else None)
     expires_at: float | None = None
     value = json_path(data, mapping.expires) if mapping.expires else None
     if mapping.expires_format is not None:
@@ -125,9 +138,7 @@ def parse_mapped_response(
     if expires_at is None and mapping.lifetime is not None:
         expires_at = now + mapping.lifetime
     if expires_at is None:
-        expires_at = jwt_exp(token)
-    if expires_at is None and default_lifetime is not None:
-        expires_at = now + default_lifetime
+        expires_at = unstated_expiry(token, now, default_lifetime)
     top = mapping.token.split(".")[0]
     raw = {k: v for k, v in data.items() if k not in (top, "access_token", "refresh_token", "id_token")}
     return Token(

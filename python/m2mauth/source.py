@@ -32,7 +32,7 @@ from .arguments import check_options
 from .credentials import Credentials, resolve_credentials
 from .errors import ConfigError, M2MAuthError, TokenEndpointError, TransportError
 from .fingerprint import fingerprint, secret_material
-from .flows import flow_client, option_fields, plan_request
+from .flows import check_option_fields, flow_client, plan_request
 from .offline_tokens import warn_if_ending
 from .one_time_codes import OneTimeCode, refresh_expired
 from .presentation import Presentation
@@ -162,7 +162,7 @@ class TokenSource:
             if url:
                 check_url(url)
         self._flow = self.profile.select_flow(creds.available(), flow)
-        option_fields(self.profile, self._flow, validity_period=validity_period)  # refused now, not at first use
+        check_option_fields(self.profile, self._flow, validity_period=validity_period)  # refused now, not at first use
         creds = flow_client(self._flow, creds, self._credentials)
         # totp=: a code for one password grant, or a callable asked at each (one_time_codes.py).
         self._one_time = OneTimeCode(creds.totp, self.profile.name) if creds.totp else None
@@ -386,6 +386,25 @@ class TokenSource:
                 self._flight = None
             flight.done.set()
 
+    # -- Renewal: when a token is reused, renewed, refreshed, or cannot be renewed, and why.
+    #
+    # token() hands out the token in memory or in the store while it is FRESH (state(); a token the
+    # server would only hand back again is renewed at expiry, not early: _renewal_margin), and under
+    # force= with rejected= while it is valid and not the rejected one (N threads seeing one 401
+    # renew once). Otherwise one caller at a time (single flight in this process, the store's lock
+    # across processes) runs _refresh(), which decides in this order:
+    #   reuse    the store holds a FRESH token: someone else renewed it while we waited for the lock
+    #            (under force=, only when rejected= names another token: that one was replaced already);
+    #   renew    _renew(): a token exchange is repeated; else a refresh token, if one is at hand and
+    #            the profile has a refresh flow (_usable_refresh_token says which one); else, or when
+    #            the refresh token expired or was refused, the original grant again (a ready token
+    #            as given; a password grant with a new totp);
+    #   keep     the renewal failed but the current token is STALE, not expired: it serves on when
+    #            waiting can help (_serves_on); never under force=, where the caller wants a new one;
+    #   cannot   everything else is raised: a refused refresh token when refresh is the only grant
+    #            (a refresh flow, a device login), no stored login (login_required), a text totp
+    #            already spent (totp_required), a refused or expired credential.
+
     def _refresh(self, force: bool, rejected: str | None) -> Token:
         timeout = self.retry.deadline + self.timeout + 30
         keeper = self._keeper.lock(timeout) if self._keeper is not None else contextlib.nullcontext()
@@ -395,30 +414,15 @@ class TokenSource:
             renewed_elsewhere = stored is not None and rejected is not None and stored.access_token != rejected
             if state == FRESH and (not force or renewed_elsewhere):
                 assert stored is not None
-                self._memory = stored
+                self._memory = stored  # reuse
                 return stored
             try:
-                new = self._fetch(stored)
+                new = self._renew(stored)
             except M2MAuthError as error:
-                if stored is not None and state == STALE and not force and error.code == SUBJECT_TOKEN_EXPIRED:
-                    log.warning(
-                        "%s: the subject token can no longer be exchanged (%s); using the current token, "
-                        "valid for %d s more: pass a new subject_token= before then",
-                        self.profile.name,
-                        error.code,
-                        stored.seconds_left(self._now()) or 0,
-                    )
-                    self._memory = stored
+                if stored is not None and state == STALE and not force and self._serves_on(error, stored):
+                    self._memory = stored  # keep
                     return stored
-                if stored is not None and state == STALE and not force and is_transient(error):
-                    log.warning(
-                        "token refresh failed (%s); using the current token, valid for %d s more",
-                        error.code,
-                        stored.seconds_left(self._now()) or 0,
-                    )
-                    self._memory = stored
-                    return stored
-                raise
+                raise  # cannot
             held = stored or self._memory
             if held is not None and held.access_token and new.access_token == held.access_token:
                 # EUMETSAT answers with the token it issued last until that one expires: keep it, with
@@ -445,48 +449,47 @@ class TokenSource:
                 )
             return new
 
-    def _refresh_flow(self) -> Flow | None:
-        if self._flow.grant in REFRESH_GRANTS:
-            return self._flow
-        for flow in self.profile.flows:
-            if flow.grant in REFRESH_GRANTS:
-                return flow
-        return None
+    def _serves_on(self, error: M2MAuthError, current: Token) -> bool:
+        """Whether the still valid ``current`` token serves on after its renewal failed with ``error``
+        (logged when it does): only where a later attempt can succeed before it expires."""
+        if error.code == SUBJECT_TOKEN_EXPIRED:
+            # The exchanged token outlives its subject token: it works until its own expiry, and the
+            # caller has until then to pass a new subject token.
+            log.warning(
+                "%s: the subject token can no longer be exchanged (%s); using the current token, "
+                "valid for %d s more: pass a new subject_token= before then",
+                self.profile.name,
+                error.code,
+                current.seconds_left(self._now()) or 0,
+            )
+            return True
+        if is_transient(error):
+            # A network failure, rate limit or server error: the next renewal may well succeed.
+            log.warning(
+                "token refresh failed (%s); using the current token, valid for %d s more",
+                error.code,
+                current.seconds_left(self._now()) or 0,
+            )
+            return True
+        return False  # a refused credential or a configuration error: waiting does not help
 
-    def _fetch(self, stored: Token | None) -> Token:
+    def _renew(self, stored: Token | None) -> Token:
+        """A new token: by token exchange, by refresh token, or by the original grant (see above)."""
         if self._flow.grant == "token_exchange":
             # RFC 8693: renewal repeats the exchange with the same subject token (never a refresh
             # token, which could outlive it); an expired subject token ends in subject_token_expired.
             return self._exchange(self._flow, {})
+        refresh, origin = self._usable_refresh_token(stored)
         refresh_flow = self._refresh_flow()
-        # The kept newest token of the chain wins over a cache's copy (another run may have rotated it).
-        kept = self._keeper.newest() if self._keeper is not None else None
-        refresh = kept or (stored.refresh_token if stored is not None else None)
-        if (
-            refresh
-            and not kept
-            and stored is not None
-            and self._flow.grant not in REFRESH_GRANTS
-            and refresh_expired(stored.refresh_expires_at, self._now())
-        ):
-            # Keycloak's refresh_expires_in has passed (CDSE: 60 minutes): only the original grant helps.
-            log.info("%s: the refresh token expired; repeating the original grant", self.profile.name)
-            refresh = None
-        legacy = None
-        if not refresh and self._legacy_key:
-            # Upgraded from 0.1: its record of this chain (moved to the cache folder) holds the newest token.
-            legacy = self.store.get(self._legacy_key)
-            refresh = legacy.refresh_token if legacy is not None else None
         if refresh and refresh_flow is not None:
             try:
                 token = self._exchange(refresh_flow, {"refresh_token": refresh})
-                log.info("%s: authenticated using refresh token", self.profile.name)
-                if legacy is not None and self._legacy_key:
-                    self.store.delete(self._legacy_key)  # adopted: kept under the new key from now on
-                return token
             except TokenEndpointError as error:
-                if kept and refresh == kept and self._keeper is not None:
-                    error = self._keeper.refused(error)
+                if origin == "kept" and self._keeper is not None:
+                    error = self._keeper.refused(error)  # refused for good: forgotten, and the hint says so
+                # Where refresh is the only grant (a refresh flow, a device login), a refused refresh
+                # token cannot be replaced here. Otherwise, a refusal of the refresh token itself
+                # (invalid_grant; invalid_request from some servers) is repaired by the original grant.
                 if self._flow.grant in REFRESH_GRANTS or error.code not in ("invalid_grant", "invalid_request"):
                     raise error from None
                 log.info(
@@ -494,7 +497,13 @@ class TokenSource:
                     self.profile.name,
                     error.code,
                 )
+            else:
+                log.info("%s: authenticated using refresh token", self.profile.name)
+                if origin == "legacy" and self._legacy_key:
+                    self.store.delete(self._legacy_key)  # adopted: kept under the new key from now on
+                return token
         if self._after_login:
+            # A device login is interactive: without its refresh token there is nothing to renew with.
             raise ConfigError(
                 f"no stored login for {self.profile.name} with these credentials",
                 code="login_required",
@@ -502,6 +511,33 @@ class TokenSource:
                 f"{self.profile.name}`); later runs use the stored refresh token.",
             )
         return self._exchange(self._flow, {})
+
+    def _usable_refresh_token(self, stored: Token | None) -> tuple[str | None, str]:
+        """The refresh token to renew with and where it came from ("kept", "stored", "legacy"; "" if none)."""
+        # The kept newest token of the chain wins over a cache's copy (another run may have rotated it).
+        kept = self._keeper.newest() if self._keeper is not None else None
+        if kept:
+            return kept, "kept"
+        refresh = stored.refresh_token if stored is not None else None
+        if refresh and stored is not None:
+            if self._flow.grant in REFRESH_GRANTS or not refresh_expired(stored.refresh_expires_at, self._now()):
+                return refresh, "stored"
+            # Keycloak's refresh_expires_in has passed (CDSE: 60 minutes): only the original grant helps.
+            log.info("%s: the refresh token expired; repeating the original grant", self.profile.name)
+        if self._legacy_key:
+            # Upgraded from 0.1: its record of this chain (moved to the cache folder) holds the newest token.
+            legacy = self.store.get(self._legacy_key)
+            if legacy is not None and legacy.refresh_token:
+                return legacy.refresh_token, "legacy"
+        return None, ""
+
+    def _refresh_flow(self) -> Flow | None:
+        if self._flow.grant in REFRESH_GRANTS:
+            return self._flow
+        for flow in self.profile.flows:
+            if flow.grant in REFRESH_GRANTS:
+                return flow
+        return None
 
     def _exchange(self, flow: Flow, overrides: Mapping[str, str]) -> Token:
         credentials: dict[str, Any] = {**self._credentials, **overrides}
@@ -528,7 +564,7 @@ class TokenSource:
                 auth_method=self.auth_method,
                 basic_encoding=self.basic_encoding,
                 clock=self.clock,
-                validity_period=self.validity_period if "validity_period" in flow.options else None,
+                validity_period=self.validity_period if "validity_period" in flow.optional else None,
                 **credentials,
             )
             self.requests_made += 1

@@ -174,8 +174,9 @@ def _seconds(value: Any) -> float | None:
     return None
 
 
-def jwt_claim_seconds(token: str, name: str) -> float | None:
-    """A time claim (``exp``, ``iat``) of a JWT, read without trusting it; None if not a JWT."""
+def unverified_claims(token: str) -> dict[str, Any] | None:
+    """The claims of a JWT, read without verifying its signature (callers take only dates from them);
+    None if ``token`` is not a JWT whose payload is a JSON object."""
     parts = token.split(".")
     if len(parts) != 3:
         return None
@@ -183,12 +184,34 @@ def jwt_claim_seconds(token: str, name: str) -> float | None:
         claims = json.loads(b64url_decode(parts[1]))
     except Exception:  # noqa: BLE001 - an opaque token is normal, not an error
         return None
-    return _seconds(claims.get(name)) if isinstance(claims, dict) else None
+    return claims if isinstance(claims, dict) else None
+
+
+def jwt_claim_seconds(token: str, name: str) -> float | None:
+    """A time claim (``exp``, ``iat``) of a JWT, read without trusting it; None if not a JWT."""
+    claims = unverified_claims(token)
+    return _seconds(claims.get(name)) if claims is not None else None
 
 
 def jwt_exp(token: str) -> float | None:
     """The ``exp`` claim of a JWT access token, read without trusting it; None if not a JWT."""
     return jwt_claim_seconds(token, "exp")
+
+
+def token_type_of(value: Any) -> str:
+    """The token type an answer states; "Bearer" when it states none, or bearer in any letter case."""
+    if not isinstance(value, str) or not value.strip() or value.lower() == "bearer":
+        return "Bearer"
+    return value
+
+
+def unstated_expiry(access_token: str, now: float, default_lifetime: float | None) -> float | None:
+    """The expiry of a token whose answer does not state one: its JWT ``exp``, else ``now`` plus the
+    profile's default lifetime; None (no known expiry) without either."""
+    exp = jwt_exp(access_token)
+    if exp is not None:
+        return exp
+    return now + default_lifetime if default_lifetime is not None else None
 
 
 def _load_json(body: bytes | str) -> Any:
@@ -324,19 +347,15 @@ def parse_token_response(
         raise error_from_response(status, body, content_type, url=url)
     now = time.time() if now is None else now
     access_token: str = data["access_token"]
-    token_type = data.get("token_type")
-    if not isinstance(token_type, str) or not token_type.strip() or token_type.lower() == "bearer":
-        token_type = "Bearer"
+    token_type = token_type_of(data.get("token_type"))
     expires_at: float | None = None
     expires_in = _seconds(data.get("expires_in"))
     if expires_in is not None:
         expires_at = now + expires_in
     elif _seconds(data.get("expires_at")) is not None:
         expires_at = _seconds(data.get("expires_at"))
-    elif jwt_exp(access_token) is not None:
-        expires_at = jwt_exp(access_token)
-    elif default_lifetime is not None:
-        expires_at = now + default_lifetime
+    else:
+        expires_at = unstated_expiry(access_token, now, default_lifetime)
     refresh = (
         data.get("refresh_token") if isinstance(data.get("refresh_token"), str) and data.get("refresh_token") else None
     )

@@ -22,7 +22,7 @@ from .profiles import Flow, Profile
 from .response_mapping import parse_mapped_response
 from .token_exchange import is_token_exchange, subject_token_refused
 from .token_request import SECRET_FIELDS, TokenRequest
-from .tokens import Token, error_from_response, parse_token_response
+from .tokens import Token, error_from_response
 
 if TYPE_CHECKING:
     import requests
@@ -221,25 +221,15 @@ def exchange(
         content = _read_answer(response, timeout, urlsplit(request.url).hostname)
     now = (clock or time.time)()
     try:
-        if flow is not None and flow.response is not None:
-            token = parse_mapped_response(
-                flow.response,
-                response.status_code,
-                content,
-                response.headers.get("Content-Type"),
-                now=now,
-                default_lifetime=default_lifetime,
-                url=request.url,
-            )
-        else:
-            token = parse_token_response(
-                response.status_code,
-                content,
-                response.headers.get("Content-Type"),
-                now=now,
-                default_lifetime=default_lifetime,
-                url=request.url,
-            )
+        token = parse_mapped_response(
+            flow.response if flow is not None else None,  # None: an RFC 6749 answer
+            response.status_code,
+            content,
+            response.headers.get("Content-Type"),
+            now=now,
+            default_lifetime=default_lifetime,
+            url=request.url,
+        )
         return flow.presentation.apply(token) if flow is not None else token
     except TokenEndpointError as err:
         err.retry_after = response.headers.get("Retry-After")

@@ -417,6 +417,47 @@ def test_cdse_refresh_token_with_secret_uses_basic() -> None:
     assert plan.request.form == (("grant_type", "refresh_token"), ("refresh_token", "rt"))
 
 
+def test_a_flows_optional_fields_are_one_list_sent_with_its_grant() -> None:
+    """Optional credentials ("optional") and option keywords ("options") are one list per flow: each
+    one given is sent, in the profile's order, with any grant that posts a form; none given, none sent."""
+    profile = {
+        "name": "custom",
+        "title": "Custom",
+        "token_url": "https://auth.example.org/token",
+        "flows": [
+            {
+                "name": "refresh_token",
+                "grant": "refresh_token",
+                "requires": ["refresh_token"],
+                "auth_methods": ["none"],
+                "optional": ["totp"],
+                "options": ["validity_period"],
+            }
+        ],
+    }
+    plan = plan_request(profile, environ={}, client_id="c", refresh_token="rt", totp="123456", validity_period=600.0)
+    assert plan.request.form == (
+        ("grant_type", "refresh_token"),
+        ("refresh_token", "rt"),
+        ("totp", "123456"),
+        ("validity_period", "600"),
+        ("client_id", "c"),
+    )
+    plan = plan_request(profile, environ={}, client_id="c", refresh_token="rt")
+    assert plan.request.form == (("grant_type", "refresh_token"), ("refresh_token", "rt"), ("client_id", "c"))
+
+
+def test_a_credential_the_flow_does_not_list_is_left_out_and_an_option_refused() -> None:
+    # CDSE's refresh flow gets the totp= meant for its password flow (one set of credentials): not sent.
+    plan = build_request("cdse", environ={}, refresh_token="rt", totp="123456")
+    assert plan.flow.name == "refresh_token" and plan.request.field("totp") is None
+    with pytest.raises(ConfigError) as caught:
+        plan_request("cdse", environ={}, refresh_token="rt", validity_period=600)
+    assert caught.value.code == "invalid_option" and "cdse/refresh_token does not take validity_period=" in str(
+        caught.value
+    )
+
+
 def test_device_code_is_interactive() -> None:
     with pytest.raises(ConfigError) as info:
         build_request("cdse-openeo", environ={}, client_id="openeo-client")
